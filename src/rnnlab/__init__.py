@@ -1,0 +1,25 @@
+"""rnnlab: train recurrent neural networks on neuroscience tasks, then take them apart.
+
+The one path data takes::
+
+    task.sample(key, B) -> Batch -> run(model, inputs) -> loss -> grads -> Optax update
+    -> history, checkpoints, figures -> run directory + SQLite catalog
+
+Public API: ``tasks``, ``models``, ``train``, ``store``, ``report`` and the names below.
+"""
+
+from . import models, tasks
+from .errors import CheckpointError, ConfigError, NonFiniteLossError, RnnlabError
+from .models import ModelConfig, RecurrentModel, run, run_trial
+from .tasks import Batch, Task
+from .train import CurriculumConfig, History, TrainConfig, TrainResult, train
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "models", "tasks",
+    "CheckpointError", "ConfigError", "NonFiniteLossError", "RnnlabError",
+    "ModelConfig", "RecurrentModel", "run", "run_trial",
+    "Batch", "Task",
+    "CurriculumConfig", "History", "TrainConfig", "TrainResult", "train",
+]

@@ -1,0 +1,45 @@
+"""Models: Equinox recurrent networks sharing one interface (see ``_base``).
+
+``get(name, input_size=..., output_size=..., key=..., **params)`` builds any registered
+model; ``config(name, **params)`` validates its hyperparameters without building it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from .._registry import format_validation_error, unknown_name_error
+from ._base import ModelConfig, RecurrentModel, run, run_trial
+from .gated import GRU, LSTM, GRUConfig, LSTMConfig
+from .leaky_rnn import LeakyRNN, LeakyRNNConfig
+
+REGISTRY: dict[str, type[ModelConfig]] = {c.name: c for c in (LeakyRNNConfig, GRUConfig, LSTMConfig)}
+
+__all__ = [
+    "ModelConfig", "RecurrentModel", "run", "run_trial",
+    "LeakyRNN", "LeakyRNNConfig", "GRU", "GRUConfig", "LSTM", "LSTMConfig",
+    "REGISTRY", "config", "get", "names",
+]
+
+
+def names() -> list[str]:
+    """Names of all registered models."""
+    return sorted(REGISTRY)
+
+
+def config(name: str, **params: Any) -> ModelConfig:
+    """Validate ``params`` for model ``name``; errors name the bad field and the valid ones."""
+    if name not in REGISTRY:
+        raise unknown_name_error("model", name, names())
+    cls = REGISTRY[name]
+    try:
+        return cls(**params)
+    except ValidationError as e:
+        raise ValueError(format_validation_error(e, f"model '{name}'", cls)) from None
+
+
+def get(name: str, *, input_size: int, output_size: int, key, **params: Any) -> RecurrentModel:
+    """Build model ``name`` for the given input/output sizes from PRNG ``key``."""
+    return config(name, **params).build(input_size, output_size, key)

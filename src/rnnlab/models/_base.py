@@ -1,0 +1,121 @@
+"""The model interface shared by every recurrent network, and ``run``.
+
+A model is an Equinox module (a pytree of arrays plus a static, validated config) with::
+
+    initial_state()                  -> state                 (one trial, no batch axis)
+    input_drive(x [I])               -> drive                 (the part of a step that depends on x only)
+    update(state, drive, key)        -> (state, activity [N])
+    step(state, x, key)              =  update(state, input_drive(x), key)
+    readout(activity [N])            -> y [O]
+
+``step`` is the pure one-step map ``h_t = F(h_{t-1}, x_t)`` that analyses (fixed points,
+Jacobians) and the parallel-in-time solver work on. ``run`` evaluates a model over a batch:
+the input drive of the whole sequence is computed in one matrix product outside the time
+loop (it does not depend on the state), then ``lax.scan`` runs ``update`` over time,
+``vmap``-ed over trials. ``key`` is only split per step for models with private noise.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, PRNGKeyArray
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["ModelConfig", "RecurrentModel", "run", "run_trial"]
+
+
+class ModelConfig(BaseModel):
+    """Validated hyperparameters of a model family; ``build`` makes the module."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    paper: ClassVar[str]
+
+    hidden_size: int = Field(64, gt=0, description="number of recurrent units N")
+
+    def build(self, input_size: int, output_size: int, key: PRNGKeyArray) -> "RecurrentModel":
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def params(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+class RecurrentModel(eqx.Module):
+    """Base class of all recurrent models (see the module docstring for the interface)."""
+
+    cfg: ModelConfig = eqx.field(static=True)
+    readout_layer: eqx.nn.Linear
+
+    @property
+    def hidden_size(self) -> int:
+        return self.cfg.hidden_size
+
+    @property
+    def output_size(self) -> int:
+        return self.readout_layer.out_features
+
+    @property
+    def stochastic(self) -> bool:
+        """Whether ``update`` consumes its key (private noise)."""
+        return False
+
+    def initial_state(self) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def input_drive(self, x: Float[Array, " n_in"]) -> Any:
+        return x
+
+    def update(self, state: Any, drive: Any, key: PRNGKeyArray | None) -> tuple[Any, Float[Array, " n"]]:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def step(self, state: Any, x: Float[Array, " n_in"], key: PRNGKeyArray | None = None):
+        """One time step ``(h_{t-1}, x_t) -> (h_t, activity_t)``."""
+        return self.update(state, self.input_drive(x), key)
+
+    def readout(self, activity: Float[Array, " n"]) -> Float[Array, " n_out"]:
+        return self.readout_layer(activity)
+
+    def taus(self) -> Float[Array, " n"] | None:
+        """Single-neuron time constants, for models that have them."""
+        return None
+
+
+def run_trial(
+    model: RecurrentModel,
+    inputs: Float[Array, "time n_in"],
+    key: PRNGKeyArray | None = None,
+    state0: Any = None,
+) -> tuple[Float[Array, "time n"], Float[Array, "time n_out"], Any]:
+    """Run one trial; returns ``(activity, outputs, final_state)``."""
+    state = model.initial_state() if state0 is None else state0
+    drives = jax.vmap(model.input_drive)(inputs)
+    keys = jax.random.split(key, inputs.shape[0]) if model.stochastic else None
+
+    def body(s, dk):
+        d, k = dk
+        return model.update(s, d, k)
+
+    final, activity = jax.lax.scan(body, state, (drives, keys))
+    outputs = jax.vmap(model.readout)(activity)
+    return activity, outputs, final
+
+
+def run(
+    model: RecurrentModel, inputs: Float[Array, "batch time n_in"], key: PRNGKeyArray | None = None
+) -> tuple[Float[Array, "batch time n"], Float[Array, "batch time n_out"]]:
+    """Run a batch of trials from the model's initial state; returns ``(activity, outputs)``."""
+    if key is None:
+        key = jax.random.PRNGKey(0)
+    keys = jax.random.split(key, inputs.shape[0])
+    activity, outputs, _ = jax.vmap(run_trial, in_axes=(None, 0, 0))(model, inputs, keys)
+    return activity, outputs
+
+
+def _inverse_softplus(y: Array) -> Array:
+    return y + jnp.log(-jnp.expm1(-y))

@@ -1,0 +1,110 @@
+"""Gated recurrent networks: GRU (Cho et al. 2014) and LSTM (Hochreiter & Schmidhuber 1997).
+
+GRU (PyTorch's convention)::
+
+    r = σ(W_ir x + b_ir + W_hr h + b_hr)
+    z = σ(W_iz x + b_iz + W_hz h + b_hz)
+    n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+    h' = (1 − z) ⊙ n + z ⊙ h
+
+LSTM, with forget-gate bias initialised to 1::
+
+    i, f, g, o = W_i x + b_i + W_h h + b_h        (split in four)
+    c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g)
+    h' = σ(o) ⊙ tanh(c')
+
+The activity read out and analysed is ``h``; the LSTM state is ``(h, c)``. Weights are
+initialised U(−1/√N, 1/√N) as in PyTorch.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from ._base import ModelConfig, RecurrentModel
+
+
+def _uniform(key, shape, n):
+    bound = 1.0 / jnp.sqrt(n)
+    return jax.random.uniform(key, shape, minval=-bound, maxval=bound)
+
+
+class _GatedConfig(ModelConfig):
+    n_gates: ClassVar[int]
+
+
+class GRUConfig(_GatedConfig):
+    name: ClassVar[str] = "gru"
+    description: ClassVar[str] = "gated recurrent unit"
+    paper: ClassVar[str] = "Cho et al. 2014"
+    n_gates: ClassVar[int] = 3
+
+    def build(self, input_size, output_size, key):
+        return GRU(self, input_size, output_size, key)
+
+
+class LSTMConfig(_GatedConfig):
+    name: ClassVar[str] = "lstm"
+    description: ClassVar[str] = "long short-term memory"
+    paper: ClassVar[str] = "Hochreiter & Schmidhuber 1997"
+    n_gates: ClassVar[int] = 4
+
+    def build(self, input_size, output_size, key):
+        return LSTM(self, input_size, output_size, key)
+
+
+class _Gated(RecurrentModel):
+    W_i: jax.Array
+    W_h: jax.Array
+    b_i: jax.Array
+    b_h: jax.Array
+
+    def __init__(self, cfg: _GatedConfig, input_size: int, output_size: int, key):
+        n, g = cfg.hidden_size, cfg.n_gates
+        k1, k2, k3, k4, kr = jax.random.split(key, 5)
+        self.cfg = cfg
+        self.W_i = _uniform(k1, (g * n, input_size), n)
+        self.W_h = _uniform(k2, (g * n, n), n)
+        self.b_i = _uniform(k3, (g * n,), n)
+        self.b_h = _uniform(k4, (g * n,), n)
+        self.readout_layer = eqx.nn.Linear(n, output_size, key=kr)
+
+    def input_drive(self, x):
+        return self.W_i @ x + self.b_i
+
+
+class GRU(_Gated):
+    def initial_state(self):
+        return jnp.zeros(self.cfg.hidden_size)
+
+    def update(self, h, drive, key):
+        xr, xz, xn = jnp.split(drive, 3)
+        hr, hz, hn = jnp.split(self.W_h @ h + self.b_h, 3)
+        r = jax.nn.sigmoid(xr + hr)
+        z = jax.nn.sigmoid(xz + hz)
+        n = jnp.tanh(xn + r * hn)
+        h = (1 - z) * n + z * h
+        return h, h
+
+
+class LSTM(_Gated):
+    def __init__(self, cfg, input_size, output_size, key):
+        super().__init__(cfg, input_size, output_size, key)
+        n = cfg.hidden_size
+        self.b_h = self.b_h.at[n : 2 * n].set(1.0)  # forget-gate bias
+        self.b_i = self.b_i.at[n : 2 * n].set(0.0)
+
+    def initial_state(self):
+        n = self.cfg.hidden_size
+        return (jnp.zeros(n), jnp.zeros(n))
+
+    def update(self, state, drive, key):
+        h, c = state
+        i, f, g, o = jnp.split(drive + self.W_h @ h + self.b_h, 4)
+        c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+        h = jax.nn.sigmoid(o) * jnp.tanh(c)
+        return (h, c), h

@@ -1,0 +1,41 @@
+"""Tasks: pure, jit-able batch samplers keyed by a PRNG key.
+
+``get(name, **params)`` builds any registered task; ``REGISTRY`` maps names to classes
+(each carries a one-line ``description``, its ``paper`` and its parameter schema).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from .._registry import format_validation_error, unknown_name_error
+from ._base import Batch, Task
+from .flipflop import FlipFlop
+from .memory import NDMS, NParity
+
+REGISTRY: dict[str, type[Task]] = {cls.name: cls for cls in (FlipFlop, NParity, NDMS)}
+
+__all__ = ["Batch", "Task", "FlipFlop", "NParity", "NDMS", "REGISTRY", "get", "names"]
+
+
+def names() -> list[str]:
+    """Names of all registered tasks."""
+    return sorted(REGISTRY)
+
+
+def get(name: str, **params: Any) -> Task:
+    """Build the task ``name`` with ``params``.
+
+    Raises:
+        ValueError: unknown task name (the message lists the valid ones) or a bad
+            parameter (the message names it and lists the valid parameters).
+    """
+    if name not in REGISTRY:
+        raise unknown_name_error("task", name, names())
+    cls = REGISTRY[name]
+    try:
+        return cls(**params)
+    except ValidationError as e:
+        raise ValueError(format_validation_error(e, f"task '{name}'", cls)) from None

@@ -1,0 +1,44 @@
+"""Validated training settings (the ``train:`` block of a run config)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CurriculumConfig(BaseModel):
+    """Curriculum over the memory depth N of a levelled task (``nparity``, ``ndms``).
+
+    ``single``: train one N; when its accuracy passes ``threshold`` move to N + 1 and drop
+    the old head. ``multi``: keep every head 1..N; add N + 1 when the mean over the active
+    heads *and* the newest head pass (Khajehabdollahi, Zeraati et al. 2024).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["single", "multi"] = Field("multi", description="single-head or multi-head curriculum")
+    start: int = Field(2, ge=1, description="first N")
+    max_n: int = Field(10, ge=1, description="last N; a member that passes it is done")
+    threshold: float = Field(0.98, gt=0, le=1, description="accuracy needed to move on")
+
+
+class TrainConfig(BaseModel):
+    """Settings of ``rnnlab.train.train``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    steps: int = Field(2000, gt=0, description="step budget (per member)")
+    batch_size: int = Field(64, gt=0, description="trials per step")
+    optimizer: Literal["adam", "adamw", "sgd"] = Field("adam", description="Optax optimiser")
+    lr: float = Field(1e-3, gt=0, description="learning rate")
+    momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum")
+    nesterov: bool = Field(False, description="Nesterov momentum for SGD")
+    weight_decay: float = Field(1e-4, ge=0, description="AdamW weight decay")
+    clip: float | None = Field(1.0, gt=0, description="global gradient-norm clip (None: off)")
+    eval_every: int = Field(100, gt=0, description="steps between evaluations")
+    eval_batch_size: int = Field(256, gt=0, description="trials per evaluation batch")
+    threshold: float | None = Field(None, description="stop a member when its metric reaches this")
+    patience: int = Field(0, ge=0, description="extra evaluations after reaching the threshold")
+    ensemble: int | None = Field(None, gt=0, description="train this many networks as one program")
+    curriculum: CurriculumConfig | None = None

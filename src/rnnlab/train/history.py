@@ -1,0 +1,64 @@
+"""The record of a training run: one row per evaluation, one column per ensemble member."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class History:
+    """Evaluation-by-evaluation record of training.
+
+    Per evaluation ``k``: ``step[k]`` (steps done by the ensemble clock), ``wall_time[k]``
+    (seconds since the start, compilation included) and, per member ``e``,
+    ``train_loss[k][e]`` (mean training loss since the previous evaluation),
+    ``eval_loss[k][e]``, ``metric[k][e]`` (on fresh batches) and ``level[k][e]``
+    (curriculum N; 0 without a curriculum).
+
+    ``stages`` lists curriculum events ``{member, n, step, taus}``: the step at which a member
+    reached N, and its single-neuron τ at that moment (empty list if the model has none).
+    ``status[e]`` is ``"running"``, ``"converged"`` (threshold or last curriculum stage
+    passed), ``"budget"`` (step budget spent) or ``"failed"`` (non-finite loss);
+    ``stop_step[e]`` is the member's step count when it stopped.
+    """
+
+    n_members: int
+    metric_name: str
+    step: list[int] = field(default_factory=list)
+    wall_time: list[float] = field(default_factory=list)
+    train_loss: list[list[float]] = field(default_factory=list)
+    eval_loss: list[list[float]] = field(default_factory=list)
+    metric: list[list[float]] = field(default_factory=list)
+    level: list[list[int]] = field(default_factory=list)
+    stages: list[dict[str, Any]] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)
+    stop_step: list[int | None] = field(default_factory=list)
+
+    def __post_init__(self):
+        if not self.status:
+            self.status = ["running"] * self.n_members
+            self.stop_step = [None] * self.n_members
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "History":
+        return cls(**d)
+
+    def array(self, name: str) -> np.ndarray:
+        """A per-evaluation quantity as an array ``[n_evals, n_members]``."""
+        return np.asarray(getattr(self, name), dtype=float)
+
+    def final(self, name: str = "metric") -> np.ndarray:
+        """Each member's value of ``name`` at its last evaluation (``[n_members]``)."""
+        a = self.array(name)
+        return a[-1] if len(a) else np.full(self.n_members, np.nan)
+
+    def reached(self, member: int = 0) -> dict[int, int]:
+        """Curriculum: ``{N: step}`` at which ``member`` reached each N."""
+        return {s["n"]: s["step"] for s in self.stages if s["member"] == member}

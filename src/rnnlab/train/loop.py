@@ -1,0 +1,379 @@
+"""Training by backpropagation through time, for one network or an ensemble.
+
+One Python iteration trains ``eval_every`` steps inside a single jitted ``lax.scan``
+(sample a batch from the task with a key folded from the step, run the model, masked loss,
+gradient, Optax update) and then evaluates on a fresh batch. Nothing runs in Python per
+time step or per training step.
+
+Ensembles: ``ensemble=E`` trains E networks with independent keys and the same
+hyperparameters as one ``vmap``-ed program. Member ``e`` uses key ``split(key, E)[e]`` for
+its initialisation and data, so it equals a separate run ``train(..., key=split(key, E)[e])``.
+Each member stops on its own (threshold, curriculum end, non-finite loss): its parameters
+are frozen from then on.
+
+A non-finite loss or gradient is never applied: the member is frozen at its last good
+parameters and marked failed. A single run then raises ``NonFiniteLossError``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jaxtyping import Array, PRNGKeyArray
+from pydantic import ValidationError
+
+from .._registry import format_validation_error
+from ..errors import ConfigError, NonFiniteLossError
+from ..models import ModelConfig, RecurrentModel, run
+from ..tasks import Task
+from . import curricula
+from .config import TrainConfig
+from .history import History
+from .optim import make_optimizer
+
+__all__ = ["TrainState", "Checkpoint", "TrainResult", "train", "member", "init_state", "make_step"]
+
+# Sub-keys folded from each member's key.
+_INIT, _DATA, _EVAL = 0, 1, 2
+
+
+class TrainState(eqx.Module):
+    """Everything that evolves during training (a pytree; leading axis E for ensembles)."""
+
+    model: RecurrentModel
+    opt_state: Any
+    key: PRNGKeyArray
+    step: Array
+    level: Array
+    done: Array
+    failed: Array
+    passes: Array
+
+
+@dataclass
+class Checkpoint:
+    """A resumable snapshot: the state, the history so far and the evaluation counter."""
+
+    state: TrainState
+    history: History
+    n_evals: int
+
+
+@dataclass
+class TrainResult:
+    """What ``train`` returns. ``model`` has a leading member axis for ensembles."""
+
+    model: RecurrentModel
+    history: History
+    state: TrainState
+    config: TrainConfig
+
+    @property
+    def ensemble(self) -> int | None:
+        return self.config.ensemble
+
+    def member(self, e: int) -> RecurrentModel:
+        """Member ``e`` of an ensemble as a single model."""
+        return member(self.model, e) if self.ensemble else self.model
+
+
+def member(tree: Any, e: int) -> Any:
+    """Slice member ``e`` out of a stacked (ensemble) pytree."""
+    return jax.tree.map(lambda x: x[e] if eqx.is_array(x) else x, tree)
+
+
+def _tree_where(cond, new, old):
+    return jax.tree.map(lambda a, b: jnp.where(cond, a, b), new, old)
+
+
+def _all_finite(tree) -> Array:
+    leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(eqx.filter(tree, eqx.is_inexact_array))]
+    return jnp.all(jnp.stack(leaves))
+
+
+def _check_model(model: RecurrentModel, task: Task) -> None:
+    if model.output_size != task.n_outputs:
+        raise ConfigError(
+            f"model.output_size: {model.output_size} does not match task '{task.name}' outputs ({task.n_outputs})"
+        )
+
+
+def init_state(
+    model: RecurrentModel | ModelConfig,
+    task: Task,
+    opt: optax.GradientTransformation,
+    key: PRNGKeyArray,
+    level: int,
+) -> TrainState:
+    """Initial state of one member (``model`` built from ``fold_in(key, 0)`` if a config)."""
+    if isinstance(model, ModelConfig):
+        model = model.build(task.n_inputs, task.n_outputs, jax.random.fold_in(key, _INIT))
+    return TrainState(
+        model=model,
+        opt_state=opt.init(eqx.filter(model, eqx.is_array)),
+        key=key,
+        step=jnp.asarray(0, jnp.int32),
+        level=jnp.asarray(level, jnp.int32),
+        done=jnp.asarray(False),
+        failed=jnp.asarray(False),
+        passes=jnp.asarray(0, jnp.int32),
+    )
+
+
+def _loss(model: RecurrentModel, task: Task, batch, key) -> Array:
+    _, outputs = run(model, batch.inputs, key)
+    return task.loss_fn(outputs, batch)
+
+
+def make_step(task: Task, opt: optax.GradientTransformation, batch_size: int) -> Callable:
+    """One training step of one member: ``(state, max_steps) -> (state, (loss, applied))``.
+
+    Samples a batch with a key folded from the member's step count, runs the model, takes
+    the gradient of the masked loss and applies the Optax update, unless the member is done,
+    failed, out of budget, or the loss/gradient is non-finite (then nothing changes and a
+    non-finite value marks the member failed).
+    """
+
+    def train_step(state: TrainState, max_steps) -> tuple[TrainState, tuple[Array, Array]]:
+        k_batch, k_run = jax.random.split(jax.random.fold_in(jax.random.fold_in(state.key, _DATA), state.step))
+        batch = task.sample(k_batch, batch_size, state.level)
+        loss, grads = eqx.filter_value_and_grad(_loss)(state.model, task, batch, k_run)
+        params = eqx.filter(state.model, eqx.is_array)
+        updates, opt_state = opt.update(grads, state.opt_state, params)
+        new_model = eqx.apply_updates(state.model, updates)
+        live = ~state.done & ~state.failed & (state.step < max_steps)
+        finite = jnp.isfinite(loss) & _all_finite(grads)
+        go = live & finite
+        state = eqx.tree_at(
+            lambda s: (s.model, s.opt_state, s.step, s.failed),
+            state,
+            (
+                _tree_where(go, new_model, state.model),
+                _tree_where(go, opt_state, state.opt_state),
+                state.step + go.astype(jnp.int32),
+                state.failed | (live & ~finite),
+            ),
+        )
+        return state, (jnp.where(go, loss, 0.0), go)
+
+    return train_step
+
+
+def _make_program(task: Task, opt, cfg: TrainConfig, vmapped: bool) -> Callable:
+    """Jitted ``(state, eval_index, max_steps) -> (state, metrics)``: eval_every steps + one evaluation."""
+    train_step = make_step(task, opt, cfg.batch_size)
+
+    def program(state: TrainState, eval_index, max_steps):
+        state, (losses, went) = jax.lax.scan(
+            lambda s, _: train_step(s, max_steps), state, None, length=cfg.eval_every
+        )
+        train_loss = losses.sum() / jnp.maximum(went.sum(), 1)
+        k_eval = jax.random.fold_in(jax.random.fold_in(state.key, _EVAL), eval_index)
+        batch = task.sample(k_eval, cfg.eval_batch_size, state.level)
+        _, outputs = run(state.model, batch.inputs, k_eval)
+        metrics = (
+            train_loss,
+            task.loss_fn(outputs, batch),
+            task.metric(outputs, batch),
+            task.head_metrics(outputs, batch),
+        )
+        return state, metrics
+
+    if vmapped:
+        program = eqx.filter_vmap(program, in_axes=(0, None, None))
+    return eqx.filter_jit(program)
+
+
+def _np(x) -> np.ndarray:
+    return np.atleast_1d(np.asarray(x))
+
+
+def _taus(model: RecurrentModel, e: int, vmapped: bool) -> list[float]:
+    m = member(model, e) if vmapped else model
+    t = m.taus()
+    return [] if t is None else np.asarray(t).tolist()
+
+
+def train(
+    model: RecurrentModel | ModelConfig,
+    task: Task,
+    config: TrainConfig | None = None,
+    *,
+    key: PRNGKeyArray | int = 0,
+    optimizer: optax.GradientTransformation | None = None,
+    progress: bool = True,
+    on_eval: Callable[[Checkpoint], None] | None = None,
+    resume: Checkpoint | None = None,
+    **settings: Any,
+) -> TrainResult:
+    """Train ``model`` on ``task`` by BPTT with the task's masked loss.
+
+    Args:
+        model: a built model, or a ``ModelConfig`` (built from the key). With ``ensemble``,
+            members are built from the config (``model.cfg`` for a built model) with member keys.
+        task: the task; with a curriculum, a levelled task (``nparity``/``ndms``).
+        config: a ``TrainConfig``; or give its fields as keyword ``settings``
+            (``steps=``, ``lr=``, ``ensemble=``, ``threshold=``, ``curriculum=`` ...).
+        key: PRNG key or integer seed.
+        optimizer: an Optax transformation replacing the one built from the config.
+        progress: show a Rich progress bar.
+        on_eval: called with a ``Checkpoint`` after each evaluation (the run store uses it
+            to write checkpoints).
+        resume: a ``Checkpoint`` to continue from; the run then ends exactly where an
+            uninterrupted run would have.
+
+    Returns:
+        ``TrainResult(model, history, state, config)``.
+
+    Raises:
+        ConfigError: a bad setting (named) or a model/task mismatch.
+        NonFiniteLossError: a single run's loss became NaN/inf (``.result`` has the last good state).
+    """
+    try:
+        cfg = config.model_copy(update=settings) if config is not None else TrainConfig(**settings)
+        cfg = TrainConfig(**cfg.model_dump())
+    except ValidationError as e:
+        raise ConfigError(format_validation_error(e, "train", TrainConfig)) from None
+    if isinstance(key, int):
+        key = jax.random.PRNGKey(key)
+    opt = optimizer if optimizer is not None else make_optimizer(cfg)
+    cur = cfg.curriculum
+    vmapped = cfg.ensemble is not None
+    E = cfg.ensemble or 1
+    layout = curricula.layout_task(task, cur) if cur else task
+    start_level = cur.start if cur else getattr(task, "n", 0)
+
+    if resume is not None:
+        state, history, n_evals = resume.state, resume.history, resume.n_evals
+    else:
+        if isinstance(model, RecurrentModel):
+            _check_model(model, layout)
+        if vmapped:
+            cfg_model = model.cfg if isinstance(model, RecurrentModel) else model
+            keys = jax.random.split(key, E)
+            state = eqx.filter_vmap(lambda k: init_state(cfg_model, layout, opt, k, start_level))(keys)
+        else:
+            state = init_state(model, layout, opt, key, start_level)
+        history = History(n_members=E, metric_name=task.metric_name)
+        n_evals = 0
+        if cur:
+            for e in range(E):
+                history.stages.append({"member": e, "n": cur.start, "step": 0, "taus": _taus(state.model, e, vmapped)})
+
+    n_total = math.ceil(cfg.steps / cfg.eval_every)
+    t0 = time.perf_counter() - (history.wall_time[-1] if history.wall_time else 0.0)
+    programs: dict[int, Callable] = {}
+    bar = _Progress(progress, cfg.steps, task.metric_name)
+    with bar:
+        while n_evals < n_total and not np.all(_np(state.done) | _np(state.failed)):
+            stage_n = int(_np(state.level)[~(_np(state.done) | _np(state.failed))].max()) if cur else 0
+            if stage_n not in programs:
+                stage = curricula.stage_task(task, cur, stage_n) if cur else task
+                programs = {stage_n: _make_program(stage, opt, cfg, vmapped)}
+            state, (tr_loss, ev_loss, metric, heads) = programs[stage_n](state, jnp.asarray(n_evals), jnp.asarray(cfg.steps))
+            n_evals += 1
+            state = _after_eval(state, history, cfg, task, cur, vmapped, tr_loss, ev_loss, metric, heads)
+            history.wall_time.append(time.perf_counter() - t0)
+            bar.update(int(_np(state.step).max()), history, cur is not None)
+            if on_eval is not None:
+                on_eval(Checkpoint(state, history, n_evals))
+
+    steps = _np(state.step)
+    for e in range(E):
+        if history.status[e] == "running":
+            history.status[e] = "budget"
+            history.stop_step[e] = int(steps[e])
+    result = TrainResult(state.model, history, state, cfg)
+    if not vmapped and history.status[0] == "failed":
+        raise NonFiniteLossError(int(steps[0]), result)
+    if vmapped and all(s == "failed" for s in history.status):
+        raise NonFiniteLossError(int(steps.max()), result)
+    return result
+
+
+def _after_eval(state, history: History, cfg, task, cur, vmapped, tr_loss, ev_loss, metric, heads) -> TrainState:
+    """Record an evaluation and apply stopping / curriculum rules per member (in NumPy)."""
+    steps, level = _np(state.step), _np(state.level).copy()
+    done, failed, passes = _np(state.done).copy(), _np(state.failed), _np(state.passes).copy()
+    metric = _np(metric)
+    heads = np.asarray(heads).reshape(len(steps), -1)
+    history.step.append(int(steps.max()))
+    history.train_loss.append(_np(tr_loss).tolist())
+    history.eval_loss.append(_np(ev_loss).tolist())
+    history.metric.append(metric.tolist())
+    history.level.append(level.tolist())
+    live = ~done & ~failed
+    for e in np.flatnonzero(failed & (np.asarray(history.status) == "running")):
+        history.status[e], history.stop_step[e] = "failed", int(steps[e])
+    if cur:
+        passed, new_level = curricula.advance(cur, level, heads)
+        finished = live & passed & (level >= cur.max_n)
+        for e in np.flatnonzero(live & passed & ~finished):
+            history.stages.append(
+                {"member": int(e), "n": int(new_level[e]), "step": int(steps[e]), "taus": _taus(state.model, e, vmapped)}
+            )
+        level = np.where(live, new_level, level)
+        newly_done = finished
+    elif cfg.threshold is not None:
+        ok = np.asarray(task.passes(metric, cfg.threshold))
+        passes = np.where(live & ok, passes + 1, 0)
+        newly_done = live & (passes > cfg.patience)
+    else:
+        newly_done = np.zeros_like(done)
+    for e in np.flatnonzero(newly_done):
+        history.status[e], history.stop_step[e] = "converged", int(steps[e])
+    done = done | newly_done
+    shape = jnp.shape(state.step)
+    return eqx.tree_at(
+        lambda s: (s.level, s.done, s.passes),
+        state,
+        tuple(jnp.asarray(a).reshape(shape) for a in (level.astype(np.int32), done, passes.astype(np.int32))),
+    )
+
+
+class _Progress:
+    """A Rich progress bar showing step, loss and metric (a no-op when disabled)."""
+
+    def __init__(self, enabled: bool, total: int, metric_name: str):
+        self.enabled = enabled
+        if enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.p = Progress(
+                TextColumn("[bold]train"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("loss {task.fields[loss]}  {task.fields[mname]} {task.fields[metric]}{task.fields[extra]}"),
+                TimeElapsedColumn(),
+                transient=False,
+            )
+            self.task = self.p.add_task("train", total=total, loss="-", metric="-", mname=metric_name, extra="")
+
+    def __enter__(self):
+        if self.enabled:
+            self.p.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self.p.__exit__(*exc)
+
+    def update(self, step: int, history: History, curriculum: bool):
+        if not self.enabled:
+            return
+        extra = f"  N {int(np.max(history.level[-1]))}" if curriculum else ""
+        self.p.update(
+            self.task,
+            completed=step,
+            loss=f"{np.nanmean(history.train_loss[-1]):.4g}",
+            metric=f"{np.nanmean(history.metric[-1]):.4g}",
+            extra=extra,
+        )
