@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import typing
 
 from pydantic import BaseModel, ValidationError
 
@@ -22,9 +23,21 @@ def format_validation_error(err: ValidationError, where: str, schema: type[BaseM
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             msg = "unknown parameter"
-            if schema is not None:
-                msg += f"; valid parameters: {', '.join(schema.model_fields)}"
+            owner = _nested_schema(schema, e["loc"][:-1])
+            if owner is not None:
+                msg += f"; valid parameters: {', '.join(owner.model_fields)}"
         elif "input" in e and e["type"] != "missing":
             msg += f" (got {e['input']!r})"
         parts.append(f"{loc}: {msg}")
     return f"{where}: " + "; ".join(parts)
+
+
+def _nested_schema(schema: type[BaseModel] | None, loc: tuple) -> type[BaseModel] | None:
+    """The (sub-)schema that owns the field at ``loc``, following nested model fields."""
+    for part in loc:
+        if schema is None or part not in schema.model_fields:
+            return None
+        ann = schema.model_fields[part].annotation
+        candidates = [ann, *typing.get_args(ann)]
+        schema = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+    return schema

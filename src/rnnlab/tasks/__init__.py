@@ -12,12 +12,45 @@ from pydantic import ValidationError
 
 from .._registry import format_validation_error, unknown_name_error
 from ._base import Batch, Task
+from .adding import Adding
+from .context_decision import ContextDecision
+from .copy_task import Copy
+from .delay_match_sample import DelayMatchSample
+from .delayed_discrimination import DelayedDiscrimination
 from .flipflop import FlipFlop
+from .go_nogo import GoNogo
+from .hmm import HMM
+from .line_drawing import LineDrawing
 from .memory import NDMS, NParity
+from .multitask import MultiTask, multitask
+from .path_integration import PathIntegration
+from .perceptual_decision import PerceptualDecision
+from .plot import plot_examples
+from .reaching import Reaching
+from .ready_set_go import ReadySetGo
+from .selective_copy import SelectiveCopy
+from .sine import Sine
+from .streaming_parity import StreamingParity
 
-REGISTRY: dict[str, type[Task]] = {cls.name: cls for cls in (FlipFlop, NParity, NDMS)}
+REGISTRY: dict[str, type[Task]] = {
+    cls.name: cls
+    for cls in (
+        FlipFlop, NParity, NDMS,
+        Sine, DelayedDiscrimination, PathIntegration,
+        PerceptualDecision, ContextDecision, DelayMatchSample, GoNogo, ReadySetGo,
+        HMM, Reaching, LineDrawing,
+        StreamingParity, Copy, Adding, SelectiveCopy,
+    )
+}
 
-__all__ = ["Batch", "Task", "FlipFlop", "NParity", "NDMS", "REGISTRY", "get", "names"]
+__all__ = [
+    "Batch", "Task", "FlipFlop", "NParity", "NDMS", "REGISTRY", "get", "names",
+    "Sine", "DelayedDiscrimination", "PathIntegration",
+    "PerceptualDecision", "ContextDecision", "DelayMatchSample", "GoNogo", "ReadySetGo",
+    "HMM", "Reaching", "LineDrawing",
+    "StreamingParity", "Copy", "Adding", "SelectiveCopy",
+    "MultiTask", "multitask", "plot_examples",
+]
 
 
 def names() -> list[str]:

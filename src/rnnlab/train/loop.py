@@ -39,7 +39,7 @@ from .config import TrainConfig
 from .history import History
 from .optim import make_optimizer
 
-__all__ = ["TrainState", "Checkpoint", "TrainResult", "train", "member", "init_state", "make_step"]
+__all__ = ["TrainState", "Checkpoint", "TrainResult", "train", "member", "initial_state", "make_step"]
 
 # Sub-keys folded from each member's key.
 _INIT, _DATA, _EVAL = 0, 1, 2
@@ -106,7 +106,7 @@ def _check_model(model: RecurrentModel, task: Task) -> None:
         )
 
 
-def init_state(
+def _init_member(
     model: RecurrentModel | ModelConfig,
     task: Task,
     opt: optax.GradientTransformation,
@@ -126,6 +126,30 @@ def init_state(
         failed=jnp.asarray(False),
         passes=jnp.asarray(0, jnp.int32),
     )
+
+
+def initial_state(
+    model: RecurrentModel | ModelConfig,
+    task: Task,
+    cfg: TrainConfig,
+    key: PRNGKeyArray,
+    opt: optax.GradientTransformation | None = None,
+) -> TrainState:
+    """The state training starts from (stacked over members for an ensemble).
+
+    With the same arguments it also serves as the skeleton a checkpoint is read into.
+    """
+    opt = opt if opt is not None else make_optimizer(cfg)
+    cur = cfg.curriculum
+    layout = curricula.layout_task(task, cur) if cur else task
+    level = cur.start if cur else getattr(task, "n", 0)
+    if isinstance(model, RecurrentModel):
+        _check_model(model, layout)
+    if cfg.ensemble is None:
+        return _init_member(model, layout, opt, key, level)
+    cfg_model = model.cfg if isinstance(model, RecurrentModel) else model
+    keys = jax.random.split(key, cfg.ensemble)
+    return eqx.filter_vmap(lambda k: _init_member(cfg_model, layout, opt, k, level))(keys)
 
 
 def _loss(model: RecurrentModel, task: Task, batch, key) -> Array:
@@ -150,7 +174,7 @@ def make_step(task: Task, opt: optax.GradientTransformation, batch_size: int) ->
         updates, opt_state = opt.update(grads, state.opt_state, params)
         new_model = eqx.apply_updates(state.model, updates)
         live = ~state.done & ~state.failed & (state.step < max_steps)
-        finite = jnp.isfinite(loss) & _all_finite(grads)
+        finite = jnp.isfinite(loss) & _all_finite(grads) & _all_finite(new_model)
         go = live & finite
         state = eqx.tree_at(
             lambda s: (s.model, s.opt_state, s.step, s.failed),
@@ -167,29 +191,26 @@ def make_step(task: Task, opt: optax.GradientTransformation, batch_size: int) ->
     return train_step
 
 
-def _make_program(task: Task, opt, cfg: TrainConfig, vmapped: bool) -> Callable:
-    """Jitted ``(state, eval_index, max_steps) -> (state, metrics)``: eval_every steps + one evaluation."""
-    train_step = make_step(task, opt, cfg.batch_size)
+def _program(task: Task, opt, sizes: tuple[int, int, int], state: TrainState, eval_index, max_steps):
+    """``eval_every`` training steps then one evaluation on a fresh batch (one member).
 
-    def program(state: TrainState, eval_index, max_steps):
-        state, (losses, went) = jax.lax.scan(
-            lambda s, _: train_step(s, max_steps), state, None, length=cfg.eval_every
-        )
-        train_loss = losses.sum() / jnp.maximum(went.sum(), 1)
-        k_eval = jax.random.fold_in(jax.random.fold_in(state.key, _EVAL), eval_index)
-        batch = task.sample(k_eval, cfg.eval_batch_size, state.level)
-        _, outputs = run(state.model, batch.inputs, k_eval)
-        metrics = (
-            train_loss,
-            task.loss_fn(outputs, batch),
-            task.metric(outputs, batch),
-            task.head_metrics(outputs, batch),
-        )
-        return state, metrics
+    ``sizes = (batch_size, eval_every, eval_batch_size)``.
+    """
+    batch_size, eval_every, eval_batch_size = sizes
+    train_step = make_step(task, opt, batch_size)
+    state, (losses, went) = jax.lax.scan(lambda s, _: train_step(s, max_steps), state, None, length=eval_every)
+    train_loss = losses.sum() / jnp.maximum(went.sum(), 1)
+    k_eval = jax.random.fold_in(jax.random.fold_in(state.key, _EVAL), eval_index)
+    batch = task.sample(k_eval, eval_batch_size, state.level)
+    _, outputs = run(state.model, batch.inputs, k_eval)
+    metrics = (train_loss, task.loss_fn(outputs, batch), task.metric(outputs, batch), task.head_metrics(outputs, batch))
+    return state, metrics
 
-    if vmapped:
-        program = eqx.filter_vmap(program, in_axes=(0, None, None))
-    return eqx.filter_jit(program)
+
+# Module-level jitted programs: task, optimiser and sizes are hashable static arguments,
+# so repeated ``train`` calls with the same settings and model structure reuse the compiled code.
+_single_program = eqx.filter_jit(_program)
+_ensemble_program = eqx.filter_jit(eqx.filter_vmap(_program, in_axes=(None, None, None, 0, None, None)))
 
 
 def _np(x) -> np.ndarray:
@@ -248,20 +269,11 @@ def train(
     cur = cfg.curriculum
     vmapped = cfg.ensemble is not None
     E = cfg.ensemble or 1
-    layout = curricula.layout_task(task, cur) if cur else task
-    start_level = cur.start if cur else getattr(task, "n", 0)
 
     if resume is not None:
         state, history, n_evals = resume.state, resume.history, resume.n_evals
     else:
-        if isinstance(model, RecurrentModel):
-            _check_model(model, layout)
-        if vmapped:
-            cfg_model = model.cfg if isinstance(model, RecurrentModel) else model
-            keys = jax.random.split(key, E)
-            state = eqx.filter_vmap(lambda k: init_state(cfg_model, layout, opt, k, start_level))(keys)
-        else:
-            state = init_state(model, layout, opt, key, start_level)
+        state = initial_state(model, task, cfg, key, opt)
         history = History(n_members=E, metric_name=task.metric_name)
         n_evals = 0
         if cur:
@@ -270,15 +282,15 @@ def train(
 
     n_total = math.ceil(cfg.steps / cfg.eval_every)
     t0 = time.perf_counter() - (history.wall_time[-1] if history.wall_time else 0.0)
-    programs: dict[int, Callable] = {}
+    program = _ensemble_program if vmapped else _single_program
+    sizes = (cfg.batch_size, cfg.eval_every, cfg.eval_batch_size)
     bar = _Progress(progress, cfg.steps, task.metric_name)
     with bar:
         while n_evals < n_total and not np.all(_np(state.done) | _np(state.failed)):
             stage_n = int(_np(state.level)[~(_np(state.done) | _np(state.failed))].max()) if cur else 0
-            if stage_n not in programs:
-                stage = curricula.stage_task(task, cur, stage_n) if cur else task
-                programs = {stage_n: _make_program(stage, opt, cfg, vmapped)}
-            state, (tr_loss, ev_loss, metric, heads) = programs[stage_n](state, jnp.asarray(n_evals), jnp.asarray(cfg.steps))
+            stage = curricula.stage_task(task, cur, stage_n) if cur else task
+            state, (tr_loss, ev_loss, metric, heads) = program(
+                stage, opt, sizes, state, jnp.asarray(n_evals), jnp.asarray(cfg.steps))
             n_evals += 1
             state = _after_eval(state, history, cfg, task, cur, vmapped, tr_loss, ev_loss, metric, heads)
             history.wall_time.append(time.perf_counter() - t0)

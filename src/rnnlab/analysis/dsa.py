@@ -1,0 +1,198 @@
+"""Dynamical Similarity Analysis (Ostrow, Eisen, Kozachkov & Fiete, NeurIPS 2023; reference
+implementation ``mitchellostrow/DSA``), as used by Huang et al. 2025 to measure the
+degeneracy of the dynamics of task-trained RNNs.
+
+1. Delay embedding (Hankel matrix): with ``d = n_delays`` and ``s = delay_interval``, each
+   row of a trial ``x [T, N]`` becomes ``[x_t, x_{t−s}, …, x_{t−(d−1)s}]`` (``T − (d−1)s`` rows,
+   ``dN`` columns); trials are stacked.
+2. Reduced-rank (HAVOK) DMD: SVD of the stacked Hankel matrix ``Hᵀ = U S Vᵀ``; the first
+   ``r`` columns of ``V`` are the time courses of the leading modes. Within each trial,
+   ``V_{t+1} ≈ V_t Aᵀ`` is solved by least squares, giving the ``r × r`` linear operator ``A``.
+   (Its eigenvalues are those of the underlying linear dynamics when the data are linear.)
+3. Procrustes over vector fields: ``d(A, B) = min_{C ∈ O(r)} ‖A − C B Cᵀ‖_F``. Because
+   ``‖C B Cᵀ‖ = ‖B‖``, this is the maximiser of ``⟨A, C B Cᵀ⟩``; it is found by Adam (Optax) on
+   ``‖Â − C B̂ Cᵀ‖²`` (``Â = A/‖A‖``) with ``C = C₀ expm(K − Kᵀ)``, from several starts ``C₀``
+   (identity, a reflection — reaching the ``det = −1`` half of O(r) — and random orthogonal
+   matrices) optimised together under ``vmap``; the best start wins.
+4. Reported as Euclidean ``‖A − C B Cᵀ‖_F`` (on the unnormalised operators) and angular
+   ``arccos(⟨A, C B Cᵀ⟩ / (‖A‖ ‖B‖))`` (in radians, in [0, π]). Operators of different sizes
+   are zero-padded to the larger one, as in the reference implementation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from ._results import Result, _figure, _finish
+
+__all__ = ["DMD", "DSAResult", "delay_embed", "dmd", "similarity_transform_distance", "dsa"]
+
+
+def delay_embed(x: Any, n_delays: int, delay_interval: int = 1) -> np.ndarray:
+    """Delay embedding of ``x [T, N]`` or ``[K, T, N]`` → ``[K, T − (d−1)s, d·N]`` (newest lag first)."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 2:
+        x = x[None]
+    T = x.shape[1]
+    span = (n_delays - 1) * delay_interval
+    if span >= T - 1:
+        raise ValueError(f"trials of {T} steps are too short for {n_delays} delays at interval {delay_interval}")
+    blocks = [x[:, span - d * delay_interval : T - d * delay_interval] for d in range(n_delays)]
+    return np.concatenate(blocks, axis=-1)
+
+
+@dataclass(frozen=True)
+class DMD(Result):
+    """A reduced-rank HAVOK DMD model: ``A [r, r]``, its eigenvalues (by decreasing ``|λ|``) and
+    the singular values of the Hankel matrix."""
+
+    A: np.ndarray
+    eigenvalues: np.ndarray
+    singular_values: np.ndarray
+    n_delays: int
+    delay_interval: int
+    rank: int
+
+    def plot(self, path: str | Path | None = None):
+        """Eigenvalues of ``A`` (unit circle dotted) and the Hankel singular values."""
+        fig, (a0, a1) = _figure(2)
+        _eig_plot(a0, [(self.eigenvalues, "A")])
+        a1.semilogy(np.arange(1, len(self.singular_values) + 1), self.singular_values, "k.")
+        a1.axvline(self.rank + 0.5, color="r", ls=":")
+        a1.set(xlabel="mode", ylabel="singular value", title=f"Hankel spectrum (rank {self.rank})")
+        return _finish(fig, path)
+
+
+def _eig_plot(ax, items):
+    th = np.linspace(0, 2 * np.pi, 200)
+    ax.plot(np.cos(th), np.sin(th), "k:", lw=1)
+    for (e, label), m in zip(items, ("o", "x")):
+        ax.scatter(e.real, e.imag, marker=m, label=label, facecolors="none" if m == "o" else None)
+    ax.set(xlabel="Re λ", ylabel="Im λ", aspect="equal", title="DMD eigenvalues")
+    ax.legend(fontsize=8)
+
+
+def dmd(x: Any, n_delays: int, rank: int, delay_interval: int = 1) -> DMD:
+    """HAVOK DMD of ``x [T, N]`` or ``[K, T, N]`` (steps 1–2 of the module docstring)."""
+    H = delay_embed(x, n_delays, delay_interval)  # [K, T', F]
+    K, Tp, F = H.shape
+    if not 0 < rank <= min(F, K * Tp):
+        raise ValueError(f"rank must be in [1, {min(F, K * Tp)}], got {rank}")
+    _, s, vt = np.linalg.svd(H.reshape(K * Tp, F).T, full_matrices=False)
+    V = vt.T[:, :rank].reshape(K, Tp, rank)
+    Vm, Vp = V[:, :-1].reshape(-1, rank), V[:, 1:].reshape(-1, rank)
+    A = np.linalg.lstsq(Vm, Vp, rcond=None)[0].T
+    e = np.linalg.eigvals(A)
+    return DMD(A, e[np.argsort(-np.abs(e))], s, int(n_delays), int(delay_interval), int(rank))
+
+
+def _orthogonal_starts(n: int, n_starts: int, key) -> jax.Array:
+    eye = jnp.eye(n)
+    refl = eye.at[0, 0].set(-1.0)
+    g = jax.random.normal(key, (max(n_starts - 2, 0), n, n))
+    q, r = jnp.linalg.qr(g)
+    q = q * jnp.sign(jnp.diagonal(r, axis1=-2, axis2=-1))[:, None, :]
+    return jnp.concatenate([eye[None], refl[None], q])[:n_starts]
+
+
+@eqx.filter_jit
+def _optimise_C(A, B, C0, steps: int, lr: float):
+    """Adam on ``‖A − C B Cᵀ‖²`` over ``C = C₀ expm(K − Kᵀ)`` for every start; returns (C, loss)."""
+    opt = optax.adam(lr)
+
+    def orth(C0, K):
+        return C0 @ jax.scipy.linalg.expm(K - K.T)
+
+    def loss(K, C0):
+        C = orth(C0, K)
+        return jnp.sum((A - C @ B @ C.T) ** 2)
+
+    def one(C0):
+        K = jnp.zeros_like(A)
+
+        def step(carry, _):
+            K, st = carry
+            g = jax.grad(loss)(K, C0)
+            upd, st = opt.update(g, st, K)
+            return (optax.apply_updates(K, upd), st), None
+
+        (K, _), _ = jax.lax.scan(step, (K, opt.init(K)), None, length=steps)
+        return orth(C0, K), loss(K, C0)
+
+    return jax.vmap(one)(C0)
+
+
+def similarity_transform_distance(
+    A: Any, B: Any, n_starts: int = 8, steps: int = 400, lr: float = 0.05, key: Any = 0
+) -> tuple[float, float, np.ndarray]:
+    """``(euclidean, angular, C)`` for ``min_{C∈O(n)} ‖A − C B Cᵀ‖_F`` (steps 3–4 of the method)."""
+    A, B = np.asarray(A, dtype=np.float64), np.asarray(B, dtype=np.float64)
+    n = max(A.shape[0], B.shape[0])
+    A, B = _pad(A, n), _pad(B, n)
+    na, nb = np.linalg.norm(A), np.linalg.norm(B)
+    key = jax.random.PRNGKey(key) if isinstance(key, int) else key
+    C0 = _orthogonal_starts(n, max(n_starts, 1), key)
+    Cs, losses = _optimise_C(jnp.asarray(A / na, jnp.float32), jnp.asarray(B / nb, jnp.float32), C0, int(steps), float(lr))
+    C = np.asarray(Cs[int(jnp.argmin(losses))], dtype=np.float64)
+    # re-orthonormalise (float32 drift) before scoring in float64
+    u, _, vt = np.linalg.svd(C)
+    C = u @ vt
+    CBC = C @ B @ C.T
+    euclid = float(np.linalg.norm(A - CBC))
+    cos = float(np.sum(A * CBC) / (na * nb))
+    return euclid, float(np.arccos(np.clip(cos, -1.0, 1.0))), C
+
+
+def _pad(M: np.ndarray, n: int) -> np.ndarray:
+    out = np.zeros((n, n))
+    out[: M.shape[0], : M.shape[1]] = M
+    return out
+
+
+@dataclass(frozen=True)
+class DSAResult(Result):
+    """DSA between two systems: distances, the optimal ``C`` and both DMD operators."""
+
+    euclidean: float
+    angular: float
+    C: np.ndarray
+    A: np.ndarray
+    B: np.ndarray
+    eigenvalues_A: np.ndarray
+    eigenvalues_B: np.ndarray
+
+    def plot(self, path: str | Path | None = None):
+        """The DMD eigenvalues of both systems."""
+        fig, (ax,) = _figure(size=(4.5, 4.5))
+        _eig_plot(ax, [(self.eigenvalues_A, "A (x)"), (self.eigenvalues_B, "B (y)")])
+        ax.set_title(f"DSA: angular {self.angular:.3g}, euclidean {self.euclidean:.3g}")
+        return _finish(fig, path)
+
+
+def dsa(
+    x: Any,
+    y: Any,
+    n_delays: int = 10,
+    rank: int = 10,
+    delay_interval: int = 1,
+    n_starts: int = 8,
+    steps: int = 400,
+    lr: float = 0.05,
+    key: Any = 0,
+) -> DSAResult:
+    """DSA distance between the dynamics of ``x`` and ``y`` (each ``[T, N]`` or ``[K, T, N]``).
+
+    Each may also be a ``DMD`` already fitted (then the embedding arguments are not used for it).
+    """
+    dx = x if isinstance(x, DMD) else dmd(x, n_delays, rank, delay_interval)
+    dy = y if isinstance(y, DMD) else dmd(y, n_delays, rank, delay_interval)
+    e, a, C = similarity_transform_distance(dx.A, dy.A, n_starts, steps, lr, key)
+    return DSAResult(e, a, C, dx.A, dy.A, dx.eigenvalues, dy.eigenvalues)

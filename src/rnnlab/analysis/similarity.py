@@ -1,0 +1,209 @@
+"""Similarity of representations, weights and dynamics across networks.
+
+* Linear CKA (Kornblith et al. 2019): with column-centred ``X [M, N₁]``, ``Y [M, N₂]``
+  (rows = the same M conditions/time points),
+  ``CKA = ‖YᵀX‖²_F / (‖XᵀX‖_F ‖YᵀY‖_F)``; invariant to orthogonal maps and isotropic scaling.
+* Procrustes shape distance (Williams et al. 2021; netrep's ``LinearMetric(alpha=1,
+  center_columns=True)``): centre the columns, scale to ``‖X‖_F = ‖Y‖_F = 1``; angular
+  ``arccos ‖XᵀY‖_*`` (nuclear norm = ``max_Q tr(Xᵀ Y Q)`` over orthogonal ``Q``) or
+  Euclidean ``min_Q ‖X − YQ‖_F = √(2 − 2‖XᵀY‖_*)``.
+* Permutation-aligned weight distance (Huang et al. 2025): ``min_P ‖W₁ − P W₂ Pᵀ‖_F`` over
+  permutations ``P`` of hidden units, with the same ``P`` applied to the input weights,
+  per-unit vectors (biases, τ) and readout columns. The quadratic assignment is solved
+  approximately by weight matching (Ainsworth et al. 2023): the unit-similarity matrix
+  ``S = U₁U₂ᵀ + V₁ᵀV₂ + O₁ᵀO₂ + Σ_g (W₁ P₀ W₂ᵀ + W₁ᵀ P₀ W₂)`` (incoming + outgoing weights,
+  with the recurrent terms linearised around the previous ``P₀``) is maximised with the
+  Hungarian algorithm (``scipy.optimize.linear_sum_assignment``), iterated to a fixed point;
+  the identity is kept as a candidate, so the result never exceeds the unaligned distance.
+* DSA (Ostrow et al. 2023): see ``rnnlab.analysis.dsa`` (re-exported here).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Literal, Sequence
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from ._results import Result, _figure, _finish
+from .dsa import DMD, DSAResult, delay_embed, dmd, dsa, similarity_transform_distance
+
+__all__ = [
+    "linear_cka", "procrustes_distance", "WeightDistance", "weight_distance", "DistanceMatrix", "pairwise",
+    "DMD", "DSAResult", "delay_embed", "dmd", "dsa", "similarity_transform_distance",
+]
+
+
+def _centred(x: Any) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    x = x.reshape(-1, x.shape[-1])
+    return x - x.mean(axis=0)
+
+
+def linear_cka(x: Any, y: Any) -> float:
+    """Linear CKA between ``x [..., N₁]`` and ``y [..., N₂]`` (leading axes = matched samples)."""
+    X, Y = _centred(x), _centred(y)
+    if X.shape[0] != Y.shape[0]:
+        raise ValueError(f"x and y need the same samples, got {X.shape[0]} and {Y.shape[0]}")
+    return float(np.linalg.norm(Y.T @ X) ** 2 / (np.linalg.norm(X.T @ X) * np.linalg.norm(Y.T @ Y)))
+
+
+def procrustes_distance(x: Any, y: Any, kind: Literal["angular", "euclidean"] = "angular") -> float:
+    """Procrustes shape distance between ``x [..., N₁]`` and ``y [..., N₂]`` (see module docstring)."""
+    X, Y = _centred(x), _centred(y)
+    if X.shape[0] != Y.shape[0]:
+        raise ValueError(f"x and y need the same samples, got {X.shape[0]} and {Y.shape[0]}")
+    X, Y = X / np.linalg.norm(X), Y / np.linalg.norm(Y)
+    nuc = float(np.clip(np.linalg.svd(X.T @ Y, compute_uv=False).sum(), -1.0, 1.0))
+    if kind == "angular":
+        return float(np.arccos(nuc))
+    if kind == "euclidean":
+        return float(np.sqrt(max(2.0 - 2.0 * nuc, 0.0)))
+    raise ValueError(f"kind must be 'angular' or 'euclidean', got {kind!r}")
+
+
+def _unit_params(model: Any) -> dict[str, np.ndarray]:
+    """Weights indexed by hidden unit: rec [g, N, N], inp [g, N, I], vec [k, N], out [O, N], fixed [...]."""
+    n = model.hidden_size
+    out = np.asarray(model.readout_layer.weight, dtype=np.float64)
+    fixed = np.asarray(model.readout_layer.bias if model.readout_layer.bias is not None else [], dtype=np.float64)
+    if hasattr(model, "recurrent_weights"):  # LeakyRNN
+        rec = np.asarray(model.recurrent_weights(), dtype=np.float64)[None]
+        inp = np.asarray(model.U, dtype=np.float64)[None]
+        vec = np.stack([np.asarray(model.b), np.asarray(model.taus())]).astype(np.float64)
+    elif hasattr(model, "W_h"):  # GRU / LSTM: gate blocks stacked along rows
+        g = model.W_h.shape[0] // n
+        rec = np.asarray(model.W_h, dtype=np.float64).reshape(g, n, n)
+        inp = np.asarray(model.W_i, dtype=np.float64).reshape(g, n, -1)
+        vec = np.concatenate([np.asarray(model.b_i).reshape(g, n), np.asarray(model.b_h).reshape(g, n)]).astype(np.float64)
+    else:
+        raise TypeError(f"weight_distance does not know the weights of {type(model).__name__}")
+    return {"rec": rec, "inp": inp, "vec": vec, "out": out, "fixed": fixed}
+
+
+def _permuted(p: dict[str, np.ndarray], perm: np.ndarray) -> dict[str, np.ndarray]:
+    return {
+        "rec": p["rec"][:, perm][:, :, perm], "inp": p["inp"][:, perm], "vec": p["vec"][:, perm],
+        "out": p["out"][:, perm], "fixed": p["fixed"],
+    }
+
+
+def _dist(p1, p2) -> dict[str, float]:
+    return {k: float(np.linalg.norm(p1[k] - p2[k])) for k in p1}
+
+
+@dataclass(frozen=True)
+class WeightDistance(Result):
+    """Permutation-aligned weight distance between two networks.
+
+    Attributes:
+        permutation: ``[N]``; unit ``i`` of network 1 is matched to unit ``permutation[i]`` of network 2.
+        recurrent: ``‖W₁ − P W₂ Pᵀ‖_F`` (all gate blocks); input, vectors (biases and τ), readout:
+            the other aligned parameter groups; total: the norm over all parameters (readout
+            bias included); unaligned: ``total`` without permutation; n_params: parameters
+            compared; normalized: ``total / n_params`` (Huang et al. 2025).
+        W1, W2_aligned: ``[g, N, N]`` the recurrent matrices, for plotting.
+    """
+
+    permutation: np.ndarray
+    recurrent: float
+    input: float
+    vectors: float
+    readout: float
+    total: float
+    unaligned: float
+    n_params: int
+    normalized: float
+    W1: np.ndarray
+    W2_aligned: np.ndarray
+
+    def plot(self, path: str | Path | None = None):
+        """The recurrent matrices of network 1, aligned network 2, and their difference."""
+        fig, axes = _figure(3, size=(3.3, 3.2))
+        w1, w2 = self.W1[0], self.W2_aligned[0]
+        v = float(np.max(np.abs(np.r_[w1.ravel(), w2.ravel()]))) or 1.0
+        for ax, m, t in zip(axes, (w1, w2, w1 - w2), ("W₁", "P W₂ Pᵀ", f"difference ({self.recurrent:.3g})")):
+            im = ax.imshow(m, cmap="RdBu_r", vmin=-v, vmax=v)
+            ax.set(title=t, xticks=[], yticks=[])
+        fig.colorbar(im, ax=axes, shrink=0.8)
+        return _finish(fig, path)
+
+
+def weight_distance(model1: Any, model2: Any, max_iter: int = 50) -> WeightDistance:
+    """Permutation-aligned weight distance between two models of the same family and size."""
+    p1, p2 = _unit_params(model1), _unit_params(model2)
+    if any(p1[k].shape != p2[k].shape for k in p1):
+        raise ValueError("the two models must have the same architecture and sizes")
+    n = p1["rec"].shape[-1]
+    static = (  # incoming input weights, per-unit vectors and outgoing readout weights
+        np.einsum("gik,gjk->ij", p1["inp"], p2["inp"]) + p1["vec"].T @ p2["vec"] + p1["out"].T @ p2["out"]
+    )
+
+    def score(perm):
+        return float(np.sum(p1["rec"] * p2["rec"][:, perm][:, :, perm]) + np.trace(static[:, perm]))
+
+    candidates = [np.arange(n)]
+    perm = linear_sum_assignment(static, maximize=True)[1]
+    for _ in range(max_iter):
+        candidates.append(perm)
+        W2c = p2["rec"][:, :, perm]  # columns aligned with the current guess
+        W2r = p2["rec"][:, perm, :]
+        S = static + np.einsum("gik,gjk->ij", p1["rec"], W2c) + np.einsum("gki,gkj->ij", p1["rec"], W2r)
+        new = linear_sum_assignment(S, maximize=True)[1]
+        if np.array_equal(new, perm):
+            break
+        perm = new
+    perm = max(candidates, key=score)
+    d = _dist(p1, _permuted(p2, perm))
+    total = float(np.sqrt(sum(v**2 for v in d.values())))
+    unaligned = float(np.sqrt(sum(v**2 for v in _dist(p1, p2).values())))
+    n_params = int(sum(v.size for v in p1.values()))
+    return WeightDistance(
+        permutation=np.asarray(perm, dtype=np.int64), recurrent=d["rec"], input=d["inp"], vectors=d["vec"],
+        readout=float(np.hypot(d["out"], d["fixed"])), total=total, unaligned=unaligned,
+        n_params=n_params, normalized=total / n_params, W1=p1["rec"], W2_aligned=_permuted(p2, perm)["rec"],
+    )
+
+
+@dataclass(frozen=True)
+class DistanceMatrix(Result):
+    """Pairwise distances ``[n, n]`` between items (symmetric, zero diagonal) and their names."""
+
+    distances: np.ndarray
+    names: np.ndarray
+    metric: str
+
+    def summary(self) -> dict[str, Any]:
+        s = super().summary()
+        iu = np.triu_indices(len(self.distances), 1)
+        s.update(n=len(self.distances), mean_distance=float(self.distances[iu].mean()) if len(iu[0]) else None)
+        return s
+
+    def plot(self, path: str | Path | None = None):
+        """Heat map of the distance matrix."""
+        fig, (ax,) = _figure(size=(4.5, 4))
+        im = ax.imshow(self.distances, cmap="viridis")
+        ticks = np.arange(len(self.names))
+        ax.set(xticks=ticks, yticks=ticks, title=self.metric)
+        ax.set_xticklabels(self.names, rotation=90, fontsize=7)
+        ax.set_yticklabels(self.names, fontsize=7)
+        fig.colorbar(im, ax=ax, shrink=0.8)
+        return _finish(fig, path)
+
+
+def pairwise(
+    items: Sequence[Any], metric: Callable[[Any, Any], Any], names: Sequence[str] | None = None, metric_name: str | None = None
+) -> DistanceMatrix:
+    """All pairwise ``metric(items[i], items[j])`` for ``i < j`` (a float, or a result with a
+    ``total``/``angular`` field), mirrored into a symmetric matrix with a zero diagonal."""
+    n = len(items)
+    D = np.zeros((n, n))
+    for i in range(n):
+        for j in range(i + 1, n):
+            v = metric(items[i], items[j])
+            v = getattr(v, "angular", getattr(v, "total", v))
+            D[i, j] = D[j, i] = float(v)
+    labels = np.array([str(s) for s in (names if names is not None else range(n))])
+    return DistanceMatrix(D, labels, metric_name or getattr(metric, "__name__", "distance"))

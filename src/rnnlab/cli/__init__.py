@@ -1,0 +1,34 @@
+"""The ``rnnlab`` command line (Typer). ``main`` turns rnnlab's errors into one-line messages."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ..errors import RnnlabError
+from . import catalog_cmds, demo_cmd, runs_cmds, train_cmd
+
+app = typer.Typer(
+    name="rnnlab",
+    help="Train recurrent networks on neuroscience tasks, then take them apart.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("train")(train_cmd.train)
+app.command("demo")(demo_cmd.demo)
+app.add_typer(runs_cmds.app, name="runs")
+app.add_typer(catalog_cmds.tasks_app, name="tasks")
+app.add_typer(catalog_cmds.models_app, name="models")
+
+
+def main() -> None:
+    try:
+        app()
+    except (RnnlabError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted; resume with `rnnlab train --resume RUN`", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,20 @@
+"""Parsing ``KEY=VALUE`` command-line parameters (values read as YAML scalars)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from ..errors import ConfigError
+
+
+def parse_params(items: list[str] | None, option: str) -> dict[str, Any]:
+    """``["n=3", "heads=multi"]`` -> ``{"n": 3, "heads": "multi"}``."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ConfigError(f"{option}: expected KEY=VALUE, got '{item}'")
+        k, v = item.split("=", 1)
+        out[k.strip()] = yaml.safe_load(v)
+    return out

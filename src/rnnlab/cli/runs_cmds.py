@@ -1,0 +1,53 @@
+"""``rnnlab runs list|show``: answered from the SQLite catalog and the run directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..store import open_run, query, runs_root
+
+app = typer.Typer(help="List and inspect runs.", no_args_is_help=True)
+
+
+def _metric(metrics: dict) -> str:
+    for k, v in metrics.items():
+        if k.startswith("final_") and isinstance(v, (int, float)) and not k.endswith("per_member"):
+            return f"{k[6:]} {v:.4g}"
+    return ""
+
+
+@app.command("list")
+def list_runs(
+    task: Optional[str] = typer.Option(None, help="only runs of this task"),
+    model: Optional[str] = typer.Option(None, help="only runs of this model"),
+    status: Optional[str] = typer.Option(None, help="created | running | completed | failed | interrupted"),
+    out: Optional[Path] = typer.Option(None, help="runs folder"),
+) -> None:
+    """Runs in the catalog, newest first."""
+    rows = query(runs_root(out), task=task, model=model, status=status)
+    table = Table(title=f"runs in {runs_root(out)}")
+    table.add_column("id", no_wrap=True, min_width=max((len(r["id"]) for r in rows), default=2))
+    for col in ("task", "model", "seed", "status", "metric", "duration (s)", "created"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["id"], r["task"], r["model"], str(r["seed"]), r["status"], _metric(r["metrics"]),
+                      f"{r['duration']:.1f}" if r["duration"] is not None else "", r["created"])
+    Console().print(table)
+
+
+@app.command("show")
+def show(run_id: str, out: Optional[Path] = typer.Option(None, help="runs folder")) -> None:
+    """A run's config and summary."""
+    run = open_run(run_id, out)
+    console = Console()
+    console.print(f"[bold]{run.id}[/]  ({run.dir})")
+    console.print(run.config().to_yaml())
+    console.print(json.dumps(run.summary(), indent=1))
+    if run.page.is_file():
+        console.print(f"report: {run.page.resolve()}")

@@ -1,0 +1,90 @@
+"""The run configuration: what a user writes in YAML is this schema, validated whole.
+
+Example::
+
+    task: {name: flipflop, params: {n_bits: 3}}
+    model: {name: leaky_rnn, params: {hidden_size: 64}}
+    train: {steps: 3000, lr: 0.003, threshold: 0.01}
+    seed: 0
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from . import models, tasks
+from ._registry import format_validation_error
+from .errors import ConfigError
+from .train.config import TrainConfig
+
+__all__ = ["TaskSpec", "ModelSpec", "RunConfig", "load_config"]
+
+
+class TaskSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str = Field(description="registered task name")
+    params: dict[str, Any] = Field(default_factory=dict, description="task parameters")
+
+
+class ModelSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str = Field("leaky_rnn", description="registered model name")
+    params: dict[str, Any] = Field(default_factory=dict, description="model hyperparameters")
+
+
+class RunConfig(BaseModel):
+    """A whole run: task, model, training settings and seed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    task: TaskSpec
+    model: ModelSpec = ModelSpec()
+    train: TrainConfig = TrainConfig()
+    seed: int = Field(0, description="PRNG seed of initialisation and data")
+
+    def build_task(self) -> tasks.Task:
+        try:
+            return tasks.get(self.task.name, **self.task.params)
+        except ValueError as e:
+            raise ConfigError(f"task: {e}") from None
+
+    def build_model_config(self) -> models.ModelConfig:
+        try:
+            return models.config(self.model.name, **self.model.params)
+        except ValueError as e:
+            raise ConfigError(f"model: {e}") from None
+
+    def validate_all(self) -> "RunConfig":
+        """Validate the task and model parameters too (raises ``ConfigError`` naming the field)."""
+        self.build_task()
+        self.build_model_config()
+        return self
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+def parse_config(data: Any, source: str = "config") -> RunConfig:
+    """Validate a config dict; errors are ``ConfigError`` naming ``source`` and the field."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping with task/model/train/seed, got {type(data).__name__}")
+    try:
+        cfg = RunConfig(**data)
+    except ValidationError as e:
+        raise ConfigError(format_validation_error(e, source, RunConfig)) from None
+    return cfg.validate_all()
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a YAML run config."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML ({e.__class__.__name__})") from None
+    return parse_config(data, str(path))

@@ -1,0 +1,111 @@
+"""Trial timing shared by the task library: durations, period layouts and ``harder()``.
+
+A *duration* is a fixed time ``d`` or a range ``(low, high)`` in the task's time unit (the
+unit of its ``dt``). It lasts ``round(d / dt)`` steps; a range is drawn per trial, uniformly
+over the whole numbers of steps ``round(low/dt) … round(high/dt)``. Array shapes use the
+largest possible number of steps, so they stay static: a trial shorter than the arrays is
+followed by zeros that the mask never scores.
+
+Periods are laid out back to back; ``layout`` returns for each period ``name`` its first
+step ``on`` and its end ``off`` (one past its last step), int arrays ``[B]``. Durations are
+drawn from uniforms (see ``_random``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Sequence, Union
+
+import jax.numpy as jnp
+from pydantic import AfterValidator
+
+from ._base import Task
+from ._random import integers
+
+
+def _check_duration(d):
+    low, high = d if isinstance(d, tuple) else (d, d)
+    if low < 0:
+        raise ValueError("durations must be >= 0")
+    if high < low:
+        raise ValueError("a range (low, high) needs low <= high")
+    return d
+
+
+#: a fixed duration or a (low, high) range drawn per trial, in the unit of ``dt``
+Duration = Annotated[Union[float, tuple[float, float]], AfterValidator(_check_duration)]
+
+
+def step_range(d, dt: float) -> tuple[int, int]:
+    """Smallest and largest number of steps of duration ``d``."""
+    low, high = d if isinstance(d, tuple) else (d, d)
+    return int(round(low / dt)), int(round(high / dt))
+
+
+def max_steps(d, dt: float) -> int:
+    return step_range(d, dt)[1]
+
+
+def total_steps(periods, dt: float) -> int:
+    """Static length ``T`` of back-to-back ``periods`` ``[(name, duration), ...]``."""
+    return sum(max_steps(d, dt) for _, d in periods)
+
+
+def draw_steps(u, d, dt: float):
+    """Number of steps of duration ``d`` per trial, from uniforms ``u [B]`` (int32 ``[B]``)."""
+    low, high = step_range(d, dt)
+    return integers(u, low, high + 1)
+
+
+def layout(u, periods: Sequence[tuple[str, object]], dt: float):
+    """Back-to-back periods from uniforms ``u [len(periods), B]``: ``({name: (on, off)}, T)``."""
+    on = jnp.zeros(u.shape[1:], jnp.int32)
+    bounds = {}
+    for u_k, (name, d) in zip(u, periods):
+        off = on + draw_steps(u_k, d, dt)
+        bounds[name] = (on, off)
+        on = off
+    return bounds, total_steps(periods, dt)
+
+
+def window(on, off, n_steps: int):
+    """``[B, T]`` float, 1 where ``on <= t < off``."""
+    t = jnp.arange(n_steps)[None, :]
+    return ((t >= on[:, None]) & (t < off[:, None])).astype(jnp.float32)
+
+
+def bounds_info(bounds) -> dict:
+    """``{name_on: on, name_off: off}`` for ``Batch.info``."""
+    info = {}
+    for name, (on, off) in bounds.items():
+        info[f"{name}_on"], info[f"{name}_off"] = on, off
+    return info
+
+
+def require_steps(task, field: str, minimum: int = 1) -> None:
+    """Raise ``ValueError`` naming ``field`` if its duration can last fewer than ``minimum`` steps."""
+    low = step_range(getattr(task, field), task.dt)[0]
+    if low < minimum:
+        raise ValueError(f"{field}: must last at least {minimum} step(s) of dt={task.dt} (got {getattr(task, field)})")
+
+
+def _scale(value, factor: float):
+    if isinstance(value, tuple):
+        return tuple(v * factor for v in value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return max(int(round(value * factor)), value)
+    return value * factor
+
+
+class TimedTask(Task):
+    """A task whose ``harder()`` multiplies the durations listed in ``harder_fields``."""
+
+    #: the fields (durations, lengths) that ``harder`` scales
+    harder_fields: ClassVar[tuple[str, ...]] = ()
+
+    def harder(self, factor: float = 2.0) -> Task:
+        """The same task with the ``harder_fields`` durations multiplied by ``factor`` (> 1: longer)."""
+        if not factor > 0:
+            raise ValueError(f"factor: must be > 0 (got {factor})")
+        params = dict(self)
+        params.update({f: _scale(params[f], factor) for f in self.harder_fields})
+        return type(self)(**params)
