@@ -125,6 +125,8 @@ def test_cli_train_list_show_and_tables(tmp_path):
     for group, names in (("tasks", ["flipflop", "nparity", "ndms"]), ("models", ["leaky_rnn", "gru", "lstm"])):
         r = runner.invoke(app, [group])
         assert r.exit_code == 0 and all(n in r.output for n in names)
+    r = runner.invoke(app, ["tasks", "show", "nparity", "-p", "n=3", "--out", str(tmp_path / "ex")])
+    assert r.exit_code == 0 and (tmp_path / "ex" / "nparity.png").is_file()
     r = runner.invoke(app, ["train", "--task", "nparity", "--curriculum", "multi", "--max-n", "3", "--steps", "100",
                             "-p", "n=2", "--hidden-size", "8", "--out", str(tmp_path), "--no-progress"])
     assert r.exit_code == 0, r.output

@@ -103,7 +103,11 @@ durations = st.one_of(
 
 
 @settings(max_examples=10, deadline=None)
-@given(periods=st.lists(durations, min_size=1, max_size=4), dt=st.sampled_from([0.5, 1.0, 2.0]), seed=st.integers(0, 99))
+@given(
+    periods=st.lists(durations, min_size=1, max_size=4),
+    dt=st.sampled_from([0.5, 1.0, 2.0]),
+    seed=st.integers(0, 99),
+)
 def test_layout_periods_are_back_to_back_within_their_ranges(periods, dt, seed):
     named = [(f"p{i}", d) for i, d in enumerate(periods)]
     u = jax.random.uniform(jax.random.PRNGKey(seed), (4, 64))[: len(named)]

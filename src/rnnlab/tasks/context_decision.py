@@ -62,7 +62,8 @@ class ContextDecision(TimedTask):
         return 2
 
     def _periods(self):
-        return [("fixation", self.fixation), ("stimulus", self.stimulus), ("delay", self.delay), ("decision", self.decision)]
+        names = ("fixation", "stimulus", "delay", "decision")
+        return [(n, getattr(self, n)) for n in names]
 
     @property
     def n_steps(self) -> int:

@@ -1,0 +1,88 @@
+"""Sampling speed of every registered task: trials per second of the jitted sampler.
+
+Usage::
+
+    python benchmarks/tasks.py [--batch 256] [--seconds 1.0] [TASK ...]
+
+For each task (default parameters) it compiles ``jax.jit(lambda k: task.sample(k, batch))``,
+reports the compile time, then calls it with fresh keys for about ``--seconds`` and reports
+trials/second. Where NeuroGym is installed (optional; not a dependency), the same
+environment's ``neurogym.Dataset`` (sequences of the task's length, same ``dt``) is timed
+too; otherwise that column is skipped with a note.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import jax
+
+from rnnlab import tasks
+
+#: rnnlab task -> NeuroGym environment of the same design
+NEUROGYM = {
+    "perceptual_decision": "PerceptualDecisionMaking-v0",
+    "context_decision": "ContextDecisionMaking-v0",
+    "delay_match_sample": "DelayMatchSample-v0",
+    "go_nogo": "GoNogo-v0",
+    "ready_set_go": "ReadySetGo-v0",
+}
+
+
+def _time_calls(call, seconds: float) -> tuple[int, float]:
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        call(n)
+        n += 1
+    return n, time.perf_counter() - start
+
+
+def bench_rnnlab(task, batch: int, seconds: float) -> tuple[float, float]:
+    """``(compile seconds, trials per second)`` of the jitted sampler."""
+    sample = jax.jit(lambda k: task.sample(k, batch))
+    key = jax.random.PRNGKey(0)
+    start = time.perf_counter()
+    jax.block_until_ready(sample(key))
+    compile_s = time.perf_counter() - start
+    n, elapsed = _time_calls(lambda i: jax.block_until_ready(sample(jax.random.fold_in(key, i))), seconds)
+    return compile_s, n * batch / elapsed
+
+
+def bench_neurogym(ngym, task, batch: int, seconds: float) -> float | None:
+    """Sequences per second of ``neurogym.Dataset`` for the matching environment, if any."""
+    env_id = NEUROGYM.get(task.name)
+    if env_id is None:
+        return None
+    data = ngym.Dataset(env_id, env_kwargs={"dt": task.dt}, batch_size=batch, seq_len=task.n_steps)
+    data()
+    n, elapsed = _time_calls(lambda i: data(), seconds)
+    return n * batch / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="tasks to time (default: all registered)")
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--seconds", type=float, default=1.0)
+    args = parser.parse_args()
+    try:
+        import neurogym as ngym
+    except ImportError:
+        ngym = None
+        print("note: neurogym is not installed; the NeuroGym column is skipped")
+    print(f"backend: {jax.default_backend()}  batch: {args.batch}")
+    header = f"{'task':24s} {'T':>5s} {'compile s':>10s} {'trials/s':>12s}"
+    print(header + (f" {'neurogym seq/s':>15s}" if ngym else ""))
+    for name in args.names or tasks.names():
+        task = tasks.get(name)
+        compile_s, rate = bench_rnnlab(task, args.batch, args.seconds)
+        line = f"{name:24s} {task.n_steps:5d} {compile_s:10.2f} {rate:12,.0f}"
+        if ngym:
+            ref = bench_neurogym(ngym, task, args.batch, args.seconds)
+            line += f" {ref:15,.0f}" if ref else f" {'-':>15s}"
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
