@@ -81,7 +81,7 @@ def test_fit_prefers_double_exponential_for_two_timescales():
 
 def test_network_timescales_of_uncoupled_leaky_units():
     # W = 0: h_t = (1 − α) h_{t−1} + α tanh(U x_t + b) with i.i.d. inputs is AR(1), φ = 1 − dt/τ.
-    cfg = rnnlab.models.config("leaky_rnn", hidden_size=8, tau=5.0, train_tau=False)
+    cfg = rnnlab.models.config("leaky_rnn", hidden_size=6, tau=5.0, train_tau=False)
     model = cfg.build(2, 2, jax.random.PRNGKey(0))
     model = eqx.tree_at(lambda m: m.W, model, jnp.zeros_like(model.W))
     task = rnnlab.tasks.get("flipflop", n_bits=2, p=0.5)

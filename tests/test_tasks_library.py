@@ -4,6 +4,7 @@ The targets of each task are checked against independent recomputations in
 ``test_task_targets.py``.
 """
 
+import json
 import sys
 
 import jax
@@ -35,7 +36,8 @@ def test_registered_with_metadata_and_docstring(name):
     assert task.n_steps > 0 and task.n_inputs > 0 and task.n_outputs > 0
     if task.loss == "cross_entropy":
         assert task.n_outputs % task.n_classes == 0
-    assert "dt" in task.params()
+    params = json.loads(json.dumps(task.params()))  # plain JSON, rebuilds the same task
+    assert "dt" in params and tasks.get(name, **params) == task
 
 
 @settings(max_examples=10, deadline=None)
@@ -60,6 +62,7 @@ BAD = [
     ("sine", dict(split="validation"), "split"),
     ("sine", dict(duration=(0.5, 0.2)), "duration"),
     ("delayed_discrimination", dict(f_min=5.0, f_max=2.0), "f_max"),
+    ("perceptual_decision", dict(dt=1000.0), "decision"),  # defaults are validated too
     ("delayed_discrimination", dict(n_channels=0), "n_channels"),
     ("delayed_discrimination", dict(delay=-1.0), "delay"),
     ("path_integration", dict(dim=4), "dim"),
@@ -102,7 +105,7 @@ durations = st.one_of(
 )
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=6, deadline=None)
 @given(
     periods=st.lists(durations, min_size=1, max_size=4),
     dt=st.sampled_from([0.5, 1.0, 2.0]),

@@ -75,7 +75,10 @@ def parse_config(data: Any, source: str = "config") -> RunConfig:
         cfg = RunConfig(**data)
     except ValidationError as e:
         raise ConfigError(format_validation_error(e, source, RunConfig)) from None
-    return cfg.validate_all()
+    try:
+        return cfg.validate_all()
+    except ConfigError as e:
+        raise ConfigError(f"{source}: {e}") from None
 
 
 def load_config(path: str | Path) -> RunConfig:

@@ -94,13 +94,15 @@ def dmd(x: Any, n_delays: int, rank: int, delay_interval: int = 1) -> DMD:
     return DMD(A, e[np.argsort(-np.abs(e))], s, int(n_delays), int(delay_interval), int(rank))
 
 
-def _orthogonal_starts(n: int, n_starts: int, key) -> jax.Array:
-    eye = jnp.eye(n)
-    refl = eye.at[0, 0].set(-1.0)
-    g = jax.random.normal(key, (max(n_starts - 2, 0), n, n))
-    q, r = jnp.linalg.qr(g)
-    q = q * jnp.sign(jnp.diagonal(r, axis1=-2, axis2=-1))[:, None, :]
-    return jnp.concatenate([eye[None], refl[None], q])[:n_starts]
+def _orthogonal_starts(n: int, n_starts: int, seed: int) -> np.ndarray:
+    """Identity, a reflection, then Haar-random orthogonal matrices (QR with sign fix)."""
+    eye = np.eye(n)
+    refl = eye.copy()
+    refl[0, 0] = -1.0
+    g = np.random.default_rng(seed).standard_normal((max(n_starts - 2, 0), n, n))
+    q, r = np.linalg.qr(g)
+    q = q * np.sign(np.diagonal(r, axis1=-2, axis2=-1))[:, None, :]
+    return np.concatenate([eye[None], refl[None], q])[:n_starts]
 
 
 @eqx.filter_jit
@@ -131,16 +133,17 @@ def _optimise_C(A, B, C0, steps: int, lr: float):
 
 
 def similarity_transform_distance(
-    A: Any, B: Any, n_starts: int = 8, steps: int = 400, lr: float = 0.05, key: Any = 0
+    A: Any, B: Any, n_starts: int = 8, steps: int = 400, lr: float = 0.05, seed: int = 0
 ) -> tuple[float, float, np.ndarray]:
-    """``(euclidean, angular, C)`` for ``min_{C∈O(n)} ‖A − C B Cᵀ‖_F`` (steps 3–4 of the method)."""
+    """``(euclidean, angular, C)`` for ``min_{C∈O(n)} ‖A − C B Cᵀ‖_F`` (steps 3–4 of the method);
+    ``seed`` draws the random starting rotations."""
     A, B = np.asarray(A, dtype=np.float64), np.asarray(B, dtype=np.float64)
     n = max(A.shape[0], B.shape[0])
     A, B = _pad(A, n), _pad(B, n)
     na, nb = np.linalg.norm(A), np.linalg.norm(B)
-    key = jax.random.PRNGKey(key) if isinstance(key, int) else key
-    C0 = _orthogonal_starts(n, max(n_starts, 1), key)
-    Cs, losses = _optimise_C(jnp.asarray(A / na, jnp.float32), jnp.asarray(B / nb, jnp.float32), C0, int(steps), float(lr))
+    C0 = jnp.asarray(_orthogonal_starts(n, max(n_starts, 1), int(seed)), jnp.float32)
+    An, Bn = jnp.asarray(A / na, jnp.float32), jnp.asarray(B / nb, jnp.float32)
+    Cs, losses = _optimise_C(An, Bn, C0, int(steps), float(lr))
     C = np.asarray(Cs[int(jnp.argmin(losses))], dtype=np.float64)
     # re-orthonormalise (float32 drift) before scoring in float64
     u, _, vt = np.linalg.svd(C)
@@ -186,7 +189,7 @@ def dsa(
     n_starts: int = 8,
     steps: int = 400,
     lr: float = 0.05,
-    key: Any = 0,
+    seed: int = 0,
 ) -> DSAResult:
     """DSA distance between the dynamics of ``x`` and ``y`` (each ``[T, N]`` or ``[K, T, N]``).
 
@@ -194,5 +197,5 @@ def dsa(
     """
     dx = x if isinstance(x, DMD) else dmd(x, n_delays, rank, delay_interval)
     dy = y if isinstance(y, DMD) else dmd(y, n_delays, rank, delay_interval)
-    e, a, C = similarity_transform_distance(dx.A, dy.A, n_starts, steps, lr, key)
+    e, a, C = similarity_transform_distance(dx.A, dy.A, n_starts, steps, lr, seed)
     return DSAResult(e, a, C, dx.A, dy.A, dx.eigenvalues, dy.eigenvalues)

@@ -84,19 +84,26 @@ class FixedPoints(Result):
 
     def plot(self, path: str | Path | None = None, n_components: int = 3):
         """Fixed points (stable filled, unstable open) over the trajectories in the top PCs."""
-        traj = self.trajectories.reshape(-1, self.trajectories.shape[-1]) if self.trajectories.ndim == 3 else self.trajectories
-        mean, basis = _pca_basis(traj, n_components)
+        tr = self.trajectories
+        lines = tr.reshape(-1, tr.shape[-2], tr.shape[-1]) if tr.ndim >= 3 else tr[None]
+        mean, basis = _pca_basis(tr.reshape(-1, tr.shape[-1]), n_components)
         three = basis.shape[0] >= 3
         fig, (ax,) = _figure(size=(5, 4.5), subplot_kw={"projection": "3d"} if three else None)
-        proj = lambda x: (np.asarray(x) - mean) @ basis.T  # noqa: E731
-        lines = self.trajectories if self.trajectories.ndim == 3 else self.trajectories[None]
+
+        def proj(x):  # coordinates in the top PCs (a zero second axis for 1-d data)
+            p = (np.asarray(x) - mean) @ basis.T
+            return np.pad(p, ((0, 0), (0, max(0, 2 - p.shape[1]))))
+
         for tr in lines[:30]:
             p = proj(tr)
             ax.plot(*p.T[: 3 if three else 2], color="0.6", lw=0.5, alpha=0.7)
         if len(self.points):
             p = proj(self.points)
-            for mask, kw in ((self.stable, dict(c="k", label=f"stable ({self.n_stable})")),
-                             (~self.stable, dict(facecolors="none", edgecolors="r", label=f"unstable ({self.n_unstable})"))):
+            styles = (
+                (self.stable, dict(c="k", label=f"stable ({self.n_stable})")),
+                (~self.stable, dict(facecolors="none", edgecolors="r", label=f"unstable ({self.n_unstable})")),
+            )
+            for mask, kw in styles:
                 if mask.any():
                     ax.scatter(*p[mask].T[: 3 if three else 2], s=30, **kw)
             ax.legend(fontsize=8)
@@ -130,6 +137,7 @@ def find_fixed_points(
             for LeakyRNN/GRU, ``state_trajectories(model, inputs)`` for any model (LSTM).
         u: the constant input ``[I]`` (default: zeros).
         n_init: number of initial states drawn (with replacement) from ``trajectories``.
+        key: integer seed or JAX PRNG key for that draw (done on the host with NumPy).
         init_noise: std of Gaussian noise added to the initial states.
         adam_steps, lr: the gradient phase: Adam whose learning rate decays (cosine) from
             ``lr · σ`` to ``0.01 · lr · σ``, ``σ`` the RMS spread of the trajectories per
@@ -150,10 +158,14 @@ def find_fixed_points(
     D = cloud.shape[1]
     centre = cloud.mean(axis=0)
     spread = float(np.mean(np.linalg.norm(cloud - centre, axis=1)))
-    key = jax.random.PRNGKey(key) if isinstance(key, int) else key
+    rng = _rng(key)
+    h0 = cloud[rng.integers(0, cloud.shape[0], n_init)] + init_noise * rng.standard_normal((n_init, D))
     step0 = float(lr) * max(float(np.sqrt(np.mean((cloud - centre) ** 2))), 1e-6)
-    h, q = _adam(model, jnp.asarray(cloud), key, u, int(n_init), float(init_noise), int(adam_steps), step0)
-    h, q = np.asarray(h, dtype=np.float64), np.asarray(q, dtype=np.float64)
+    if adam_steps > 0:
+        h, q = _adam(model, jnp.asarray(h0, jnp.float32), u, int(adam_steps), step0)
+        h, q = np.asarray(h, dtype=np.float64), np.asarray(q, dtype=np.float64)
+    else:  # Newton only
+        h, q = h0.astype(np.float64), np.zeros(n_init)
     fin = np.all(np.isfinite(h), axis=1) & np.isfinite(q)
     h, q = _unique(h[fin], q[fin], unique_tol)
     n_candidates = len(h)
@@ -188,13 +200,18 @@ def _q(model, h, u):
     return 0.5 * jnp.sum(r * r)
 
 
+def _rng(key: Any) -> np.random.Generator:
+    """A NumPy generator from an integer seed or a JAX PRNG key (host-side sampling: no compilation)."""
+    if isinstance(key, (int, np.integer)):
+        return np.random.default_rng(int(key))
+    data = jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key
+    return np.random.default_rng(np.asarray(data, dtype=np.uint32).ravel())
+
+
 @eqx.filter_jit
-def _adam(model, cloud, key, u, n_init: int, noise: float, steps: int, lr: float):
-    """Draw ``n_init`` states from ``cloud`` (plus noise), then Adam on ``Σ q`` for all of them
-    at once (Adam's moments are elementwise, so each point follows its own path)."""
-    k_pick, k_noise = jax.random.split(key)
-    h0 = cloud[jax.random.randint(k_pick, (n_init,), 0, cloud.shape[0])]
-    h0 = h0 + noise * jax.random.normal(k_noise, h0.shape, h0.dtype)
+def _adam(model, h0, u, steps: int, lr: float):
+    """Adam on ``Σ q`` for all points at once (Adam's moments are elementwise, so each point
+    follows its own path)."""
     q_all = jax.vmap(lambda h: _q(model, h, u))
     opt = optax.adam(optax.cosine_decay_schedule(lr, max(steps, 1), alpha=0.01))
     grad = jax.grad(lambda x: jnp.sum(q_all(x)))
@@ -229,18 +246,14 @@ def _newton(model, h, u, steps: int):
 
 def _unique_index(h: np.ndarray, q: np.ndarray, tol: float) -> np.ndarray:
     """Greedy de-duplication: indices kept, in order of increasing q, dropping any point
-    within ``tol`` of an already kept one."""
-    if len(h) == 0:
-        return np.zeros(0, dtype=np.int64)
-    sq = np.sum(h * h, axis=1)
-    close = (sq[:, None] + sq[None, :] - 2 * h @ h.T) <= tol**2
-    dropped = np.zeros(len(h), dtype=bool)
-    kept = []
+    within ``tol`` of an already kept one (memory O(kept · D))."""
+    kept = np.empty_like(h)
+    idx: list[int] = []
     for i in np.argsort(q, kind="stable"):
-        if not dropped[i]:
-            kept.append(i)
-            dropped |= close[i]
-    return np.asarray(kept, dtype=np.int64)
+        if not idx or np.min(np.sum((kept[: len(idx)] - h[i]) ** 2, axis=1)) > tol**2:
+            kept[len(idx)] = h[i]
+            idx.append(int(i))
+    return np.asarray(idx, dtype=np.int64)
 
 
 def _unique(h: np.ndarray, q: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:

@@ -77,7 +77,8 @@ def _unit_params(model: Any) -> dict[str, np.ndarray]:
         g = model.W_h.shape[0] // n
         rec = np.asarray(model.W_h, dtype=np.float64).reshape(g, n, n)
         inp = np.asarray(model.W_i, dtype=np.float64).reshape(g, n, -1)
-        vec = np.concatenate([np.asarray(model.b_i).reshape(g, n), np.asarray(model.b_h).reshape(g, n)]).astype(np.float64)
+        vec = np.concatenate([np.asarray(model.b_i).reshape(g, n), np.asarray(model.b_h).reshape(g, n)])
+        vec = vec.astype(np.float64)
     else:
         raise TypeError(f"weight_distance does not know the weights of {type(model).__name__}")
     return {"rec": rec, "inp": inp, "vec": vec, "out": out, "fixed": fixed}
@@ -144,17 +145,17 @@ def weight_distance(model1: Any, model2: Any, max_iter: int = 50) -> WeightDista
     def score(perm):
         return float(np.sum(p1["rec"] * p2["rec"][:, perm][:, :, perm]) + np.trace(static[:, perm]))
 
-    candidates = [np.arange(n)]
     perm = linear_sum_assignment(static, maximize=True)[1]
+    candidates = [np.arange(n), perm]
     for _ in range(max_iter):
-        candidates.append(perm)
         W2c = p2["rec"][:, :, perm]  # columns aligned with the current guess
-        W2r = p2["rec"][:, perm, :]
+        W2r = p2["rec"][:, perm, :]  # rows aligned with the current guess
         S = static + np.einsum("gik,gjk->ij", p1["rec"], W2c) + np.einsum("gki,gkj->ij", p1["rec"], W2r)
         new = linear_sum_assignment(S, maximize=True)[1]
         if np.array_equal(new, perm):
             break
         perm = new
+        candidates.append(perm)
     perm = max(candidates, key=score)
     d = _dist(p1, _permuted(p2, perm))
     total = float(np.sqrt(sum(v**2 for v in d.values())))
@@ -194,7 +195,10 @@ class DistanceMatrix(Result):
 
 
 def pairwise(
-    items: Sequence[Any], metric: Callable[[Any, Any], Any], names: Sequence[str] | None = None, metric_name: str | None = None
+    items: Sequence[Any],
+    metric: Callable[[Any, Any], Any],
+    names: Sequence[str] | None = None,
+    metric_name: str | None = None,
 ) -> DistanceMatrix:
     """All pairwise ``metric(items[i], items[j])`` for ``i < j`` (a float, or a result with a
     ``total``/``angular`` field), mirrored into a symmetric matrix with a zero diagonal."""

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from ..errors import RnnlabError
-from . import catalog_cmds, demo_cmd, runs_cmds, train_cmd
+from . import catalog_cmds, demo_cmd, runs_cmds, sweep_cmds, train_cmd
 
 app = typer.Typer(
     name="rnnlab",
@@ -19,6 +19,7 @@ app = typer.Typer(
 app.command("train")(train_cmd.train)
 app.command("demo")(demo_cmd.demo)
 app.add_typer(runs_cmds.app, name="runs")
+app.add_typer(sweep_cmds.app, name="sweep")
 app.add_typer(catalog_cmds.tasks_app, name="tasks")
 app.add_typer(catalog_cmds.models_app, name="models")
 

@@ -14,12 +14,25 @@ from .._registry import format_validation_error, unknown_name_error
 from ._base import ModelConfig, RecurrentModel, run, run_trial
 from .gated import GRU, LSTM, GRUConfig, LSTMConfig
 from .leaky_rnn import LeakyRNN, LeakyRNNConfig
+from .lmu import LMU, LMUConfig
+from .low_rank_rnn import LowRankRNN, LowRankRNNConfig
+from .lru import LRU, LRUConfig
+from .min_rnn import MinGRU, MinGRUConfig, MinLSTM, MinLSTMConfig
+from .s4d import S4D, S4DConfig
 
-REGISTRY: dict[str, type[ModelConfig]] = {c.name: c for c in (LeakyRNNConfig, GRUConfig, LSTMConfig)}
+REGISTRY: dict[str, type[ModelConfig]] = {
+    c.name: c
+    for c in (
+        LeakyRNNConfig, GRUConfig, LSTMConfig, LowRankRNNConfig,
+        LRUConfig, MinGRUConfig, MinLSTMConfig, S4DConfig, LMUConfig,
+    )
+}
 
 __all__ = [
     "ModelConfig", "RecurrentModel", "run", "run_trial",
     "LeakyRNN", "LeakyRNNConfig", "GRU", "GRUConfig", "LSTM", "LSTMConfig",
+    "LowRankRNN", "LowRankRNNConfig", "LRU", "LRUConfig", "MinGRU", "MinGRUConfig",
+    "MinLSTM", "MinLSTMConfig", "S4D", "S4DConfig", "LMU", "LMUConfig",
     "REGISTRY", "config", "get", "names",
 ]
 

@@ -85,6 +85,24 @@ class RecurrentModel(eqx.Module):
         """Single-neuron time constants, for models that have them."""
         return None
 
+    def regularization(self, activity: Float[Array, "batch time n"]) -> Float[Array, ""]:
+        """A penalty added to the task loss in training (e.g. a firing-rate term); 0 by default."""
+        return jnp.zeros(())
+
+    def parallel_trial(self, drives: Any, state0: Any) -> tuple[Any, Float[Array, "time n"]] | None:
+        """Evaluate a whole trial at once (associative scan) from its input ``drives``.
+
+        Models with a linear-in-state recurrence override this and return
+        ``(final_state, activity [T, N])``; ``run_trial`` uses it when ``self.parallel`` is
+        True. The default ``None`` means: no parallel mode.
+        """
+        return None
+
+    @property
+    def parallel(self) -> bool:
+        """Whether ``run`` uses ``parallel_trial`` (models with a ``mode`` setting)."""
+        return getattr(self.cfg, "mode", "sequential") == "parallel"
+
 
 def run_trial(
     model: RecurrentModel,
@@ -95,6 +113,9 @@ def run_trial(
     """Run one trial; returns ``(activity, outputs, final_state)``."""
     state = model.initial_state() if state0 is None else state0
     drives = jax.vmap(model.input_drive)(inputs)
+    if model.parallel:
+        final, activity = model.parallel_trial(drives, state)
+        return activity, jax.vmap(model.readout)(activity), final
     keys = jax.random.split(key, inputs.shape[0]) if model.stochastic else None
 
     def body(s, dk):

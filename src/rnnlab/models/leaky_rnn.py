@@ -14,7 +14,27 @@ Readout ``y_t = W_out h_t + b_out``. ``τ`` is per neuron, initialised as ``tau 
 ``τ = dt + softplus(τ̃)``; with ``train_tau=False`` it is held fixed. ``self_connections=False``
 zeroes the diagonal of ``W`` in every step (the paper's networks have no self-connections,
 so τ is each neuron's only self-memory). With τ = dt (α = 1) the model is a vanilla
-discrete-time RNN. ``W`` is initialised ``N(0, gain²/N)``, ``U`` as ``N(0, 1/I)``.
+discrete-time RNN. ``W`` is initialised ``N(0, gain²/N)`` (``init``: see ``models.init``), ``U``
+as ``N(0, 1/I)``.
+
+Connectivity constraints (the effective matrix is what ``recurrent_weights()`` returns and
+what every step uses)::
+
+    W_eff = (|W̃| ⊙ M) · D     with dale=True,    D = diag(+1 for E units, −1 for I units)
+    W_eff =  W̃ ⊙ M            otherwise
+
+* Dale's law (Song, Yang & Wang 2016): the first ``round(excitatory_fraction · N)`` units are
+  excitatory; the sign acts on presynaptic columns. At init ``|W̃|`` has its inhibitory
+  columns scaled by ``N_E/N_I`` (balanced: zero mean input) and the whole matrix by
+  ``1/√((1 − 2/π)(f_E + f_I (N_E/N_I)²))``, so that a Gaussian ``W̃`` keeps bulk radius ``gain``.
+  ``dale_readout``: ``y = (|W_out| ⊙ 1_E) h + b_out`` reads out from E units only with
+  non-negative weights.
+* ``M`` is a fixed 0/1 mask: a random sparse mask of ``density`` drawn at init from the key
+  (W̃ then scaled by ``1/√density``), times the optional user ``mask`` (N×N of 0/1), times
+  ``1 − I`` without self-connections; ``None`` when there is none. It is stored as a float
+  array but used only through ``where(M > 0.5, ·, 0)``, so it gets no gradient and optimiser
+  steps (even weight decay) cannot change it. (A boolean leaf would break ``train``, whose
+  optimiser state covers every array while gradients cover floating-point ones only.)
 """
 
 from __future__ import annotations
@@ -24,8 +44,9 @@ from typing import ClassVar, Literal
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from . import init as _init
 from ._base import ModelConfig, RecurrentModel, _inverse_softplus
 
 _ACTIVATIONS = {
@@ -36,10 +57,8 @@ _ACTIVATIONS = {
 }
 
 
-class LeakyRNNConfig(ModelConfig):
-    name: ClassVar[str] = "leaky_rnn"
-    description: ClassVar[str] = "leaky rate RNN with trainable per-neuron time constants τ ≥ dt"
-    paper: ClassVar[str] = "Song, Yang & Wang 2016; Khajehabdollahi, Zeraati et al. 2024"
+class _LeakyConfig(ModelConfig):
+    """Fields shared by the leaky rate networks (``LeakyRNN``, ``LowRankRNN``)."""
 
     activation: Literal["tanh", "relu", "leaky_relu", "softplus"] = Field("tanh", description="nonlinearity φ")
     variant: Literal["standard", "wrapped"] = Field(
@@ -50,8 +69,6 @@ class LeakyRNNConfig(ModelConfig):
     tau_spread: float = Field(0.0, ge=0, description="τ initialised as tau + U(0, tau_spread)")
     train_tau: bool = Field(True, description="train τ (else held fixed)")
     noise: float = Field(0.0, ge=0, description="std σ of private recurrent noise")
-    self_connections: bool = Field(True, description="keep the diagonal of W")
-    gain: float = Field(1.0, ge=0, description="W initialised N(0, gain²/N)")
 
     @field_validator("tau")
     @classmethod
@@ -61,27 +78,49 @@ class LeakyRNNConfig(ModelConfig):
             raise ValueError(f"must be >= dt = {dt}")
         return tau
 
+
+class LeakyRNNConfig(_LeakyConfig):
+    name: ClassVar[str] = "leaky_rnn"
+    description: ClassVar[str] = "leaky rate RNN with trainable per-neuron time constants τ ≥ dt"
+    paper: ClassVar[str] = "Song, Yang & Wang 2016; Khajehabdollahi, Zeraati et al. 2024"
+
+    self_connections: bool = Field(True, description="keep the diagonal of W")
+    gain: float = Field(1.0, ge=0, description="W initialised N(0, gain²/N)")
+    init: Literal["gaussian", "orthogonal", "identity", "rank"] = Field("gaussian", description="W initialisation")
+    init_rank: int | None = Field(None, gt=0, description="rank r of the 'rank' init (≤ hidden_size)")
+    init_noise: float = Field(0.01, ge=0, description="noise std (×1/√N) of the 'identity' init")
+    dale: bool = Field(False, description="Dale's law: fixed E/I sign per presynaptic unit")
+    excitatory_fraction: float = Field(0.8, gt=0, le=1, description="fraction of excitatory units (Dale)")
+    dale_readout: bool = Field(False, description="read out from E units with non-negative weights (needs dale)")
+    density: float = Field(1.0, gt=0, le=1, description="fraction of recurrent connections kept (random fixed mask)")
+    mask: tuple[tuple[bool, ...], ...] | None = Field(None, description="fixed N×N 0/1 connectivity mask")
+
+    @model_validator(mode="after")
+    def _check(self):
+        n = self.hidden_size
+        if self.init == "rank" and self.init_rank is None:
+            raise ValueError("init_rank: required with init='rank'")
+        if self.init_rank is not None and self.init_rank > n:
+            raise ValueError(f"init_rank: must be <= hidden_size = {n} (got {self.init_rank})")
+        if self.dale and self.n_excitatory < 1:
+            raise ValueError(f"excitatory_fraction: leaves no excitatory unit at hidden_size = {n}")
+        if self.dale_readout and not self.dale:
+            raise ValueError("dale_readout: needs dale=True")
+        if self.mask is not None and (len(self.mask) != n or any(len(r) != n for r in self.mask)):
+            raise ValueError(f"mask: must be {n}×{n} (hidden_size)")
+        return self
+
+    @property
+    def n_excitatory(self) -> int:
+        return int(round(self.excitatory_fraction * self.hidden_size))
+
     def build(self, input_size, output_size, key):
         return LeakyRNN(self, input_size, output_size, key)
 
 
-class LeakyRNN(RecurrentModel):
-    W: jax.Array
-    U: jax.Array
-    b: jax.Array
-    tau_raw: jax.Array
-
-    def __init__(self, cfg: LeakyRNNConfig, input_size: int, output_size: int, key):
-        n = cfg.hidden_size
-        kw, ku, kt, kr = jax.random.split(key, 4)
-        self.cfg = cfg
-        self.W = cfg.gain * jax.random.normal(kw, (n, n)) / jnp.sqrt(n)
-        self.U = jax.random.normal(ku, (n, input_size)) / jnp.sqrt(max(input_size, 1))
-        self.b = jnp.zeros(n)
-        tau0 = cfg.tau + cfg.tau_spread * jax.random.uniform(kt, (n,))
-        # τ = dt + softplus(τ̃); τ0 = dt exactly would need τ̃ = −∞, so start 1e-3·dt above it.
-        self.tau_raw = _inverse_softplus(jnp.maximum(tau0 - cfg.dt, 1e-3 * cfg.dt))
-        self.readout_layer = eqx.nn.Linear(n, output_size, key=kr)
+class _LeakyDynamics(RecurrentModel):
+    """The leaky update shared by rate networks; subclasses define ``U``, ``b``, ``tau_raw``
+    and ``recurrent_weights()``."""
 
     @property
     def stochastic(self) -> bool:
@@ -91,23 +130,20 @@ class LeakyRNN(RecurrentModel):
         raw = self.tau_raw if self.cfg.train_tau else jax.lax.stop_gradient(self.tau_raw)
         return self.cfg.dt + jax.nn.softplus(raw)
 
-    def recurrent_weights(self):
-        """The effective recurrent matrix ``W`` (diagonal removed if configured)."""
-        if self.cfg.self_connections:
-            return self.W
-        return self.W * (1.0 - jnp.eye(self.W.shape[0], dtype=self.W.dtype))
-
     def initial_state(self):
         return jnp.zeros(self.cfg.hidden_size)
 
     def input_drive(self, x):
         return self.U @ x + self.b
 
+    def _recurrent(self, h):
+        return self.recurrent_weights() @ h
+
     def update(self, h, drive, key):
         cfg = self.cfg
         phi = _ACTIVATIONS[cfg.activation]
         alpha = cfg.dt / self.taus()
-        rec = self.recurrent_weights() @ h + drive
+        rec = self._recurrent(h) + drive
         noise = 0.0
         if cfg.noise > 0:
             noise = jnp.sqrt(2 * alpha) * cfg.noise * jax.random.normal(key, h.shape)
@@ -116,3 +152,75 @@ class LeakyRNN(RecurrentModel):
         else:
             h = phi((1 - alpha) * h + alpha * rec + noise)
         return h, h
+
+
+def _tau_raw(cfg: _LeakyConfig, key, n: int):
+    tau0 = cfg.tau + cfg.tau_spread * jax.random.uniform(key, (n,))
+    # τ = dt + softplus(τ̃); τ0 = dt exactly would need τ̃ = −∞, so start 1e-3·dt above it.
+    return _inverse_softplus(jnp.maximum(tau0 - cfg.dt, 1e-3 * cfg.dt))
+
+
+class LeakyRNN(_LeakyDynamics):
+    W: jax.Array
+    U: jax.Array
+    b: jax.Array
+    tau_raw: jax.Array
+    mask: jax.Array | None
+
+    def __init__(self, cfg: LeakyRNNConfig, input_size: int, output_size: int, key):
+        n = cfg.hidden_size
+        kw, ku, kt, kr = jax.random.split(key, 4)
+        self.cfg = cfg
+        W = _init.recurrent(cfg.init, kw, n, cfg.gain, cfg.init_rank, cfg.init_noise)
+        self.mask = _mask(cfg, jax.random.fold_in(key, 5))
+        if cfg.density < 1:
+            W = W / jnp.sqrt(cfg.density)
+        if cfg.dale:
+            W = _dale_balance(jnp.abs(W), n, cfg.n_excitatory)
+        self.W = W
+        self.U = jax.random.normal(ku, (n, input_size)) / jnp.sqrt(max(input_size, 1))
+        self.b = jnp.zeros(n)
+        self.tau_raw = _tau_raw(cfg, kt, n)
+        self.readout_layer = eqx.nn.Linear(n, output_size, key=kr)
+
+    def signs(self) -> jax.Array:
+        """Presynaptic signs D (+1 E, −1 I); all +1 without Dale's law."""
+        n, ne = self.cfg.hidden_size, self.cfg.n_excitatory
+        if not self.cfg.dale:
+            return jnp.ones(n)
+        return jnp.where(jnp.arange(n) < ne, 1.0, -1.0)
+
+    def recurrent_weights(self):
+        """The effective recurrent matrix (Dale signs, masks and diagonal applied)."""
+        W = jnp.abs(self.W) * self.signs()[None, :] if self.cfg.dale else self.W
+        return W if self.mask is None else jnp.where(self.mask > 0.5, W, 0.0)
+
+    def readout(self, activity):
+        if not self.cfg.dale_readout:
+            return self.readout_layer(activity)
+        lin = self.readout_layer
+        w = jnp.abs(lin.weight) * (self.signs() > 0)[None, :]
+        return w @ activity + (0.0 if lin.bias is None else lin.bias)
+
+
+def _mask(cfg: LeakyRNNConfig, key):
+    n = cfg.hidden_size
+    if cfg.density == 1 and cfg.mask is None and cfg.self_connections:
+        return None
+    m = jnp.ones((n, n), bool)
+    if cfg.density < 1:
+        m = jax.random.bernoulli(key, cfg.density, (n, n))
+    if cfg.mask is not None:
+        m = m & jnp.asarray(cfg.mask, bool)
+    if not cfg.self_connections:
+        m = m & ~jnp.eye(n, dtype=bool)
+    return m.astype(jnp.float32)
+
+
+def _dale_balance(W, n: int, ne: int):
+    ni = n - ne
+    if ni == 0:
+        return W / jnp.sqrt(1 - 2 / jnp.pi)
+    r = ne / ni
+    W = W * jnp.where(jnp.arange(n) < ne, 1.0, r)[None, :]
+    return W / jnp.sqrt((1 - 2 / jnp.pi) * (ne / n + ni / n * r**2))

@@ -38,7 +38,7 @@ from . import catalog
 from ._atomic import write_atomic, write_text_atomic
 from .checkpoint import load_checkpoint, save_checkpoint
 
-__all__ = ["Run", "runs_root", "create_run", "execute", "open_run", "train_run"]
+__all__ = ["Run", "runs_root", "create_run", "execute", "open_run", "train_run", "run_summary", "write_finished_run"]
 
 
 def runs_root(root: str | Path | None = None) -> Path:
@@ -164,8 +164,8 @@ def execute(
     return result
 
 
-def _summary(cfg: RunConfig, result: TrainResult, status: str) -> dict[str, Any]:
-    h = result.history
+def run_summary(cfg: RunConfig, h: History, status: str) -> dict[str, Any]:
+    """The ``summary.json`` of a run: status and final metrics from its history."""
     final = h.final("metric")
     out: dict[str, Any] = {
         "status": status,
@@ -196,7 +196,7 @@ def _finish(run: Run, cfg: RunConfig, task, result: TrainResult, status: str, er
     if status == "completed":
         write_atomic(run.dir / "model.eqx", lambda f: f.write(buf.getvalue()))
     write_text_atomic(run.dir / "history.json", json.dumps(result.history.to_dict()))
-    summary = _summary(cfg, result, status)
+    summary = run_summary(cfg, result.history, status)
     if error:
         summary["error"] = error
     if result.history.step:
@@ -208,6 +208,25 @@ def _finish(run: Run, cfg: RunConfig, task, result: TrainResult, status: str, er
                          ensemble=cfg.train.ensemble is not None)
     write_text_atomic(run.dir / "summary.json", json.dumps(summary, indent=1))
     catalog.update(run.root, run.id, status=status, metrics=summary, duration=summary["wall_time_s"])
+
+
+def write_finished_run(
+    root: Path, run_id: str, cfg: RunConfig, model_bytes: bytes, history: History, summary: dict[str, Any]
+) -> Run:
+    """Write a run trained elsewhere (a sweep worker): config, weights, history, summary, catalog row.
+
+    Files are written atomically, the catalog row last; writing the same run again replaces it.
+    """
+    run = Run(Path(root), run_id)
+    run.dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(run.dir / "config.yaml", cfg.to_yaml())
+    if summary["status"] == "completed":
+        write_atomic(run.dir / "model.eqx", lambda f: f.write(model_bytes))
+    write_text_atomic(run.dir / "history.json", json.dumps(history.to_dict()))
+    write_text_atomic(run.dir / "summary.json", json.dumps(summary, indent=1))
+    catalog.upsert(run.root, _row(run, cfg, status=summary["status"], metrics=summary, created=_now(),
+                                  duration=summary.get("wall_time_s")))
+    return run
 
 
 def train_run(cfg: RunConfig | dict, root: str | Path | None = None, **kw: Any) -> tuple[Run, TrainResult]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Annotated, ClassVar, Sequence, Union
 
 import jax.numpy as jnp
-from pydantic import AfterValidator
+from pydantic import AfterValidator, ConfigDict, ValidationInfo, field_validator
 
 from ._base import Task
 from ._random import integers
@@ -81,11 +81,19 @@ def bounds_info(bounds) -> dict:
     return info
 
 
-def require_steps(task, field: str, minimum: int = 1) -> None:
-    """Raise ``ValueError`` naming ``field`` if its duration can last fewer than ``minimum`` steps."""
-    low = step_range(getattr(task, field), task.dt)[0]
-    if low < minimum:
-        raise ValueError(f"{field}: must last at least {minimum} step(s) of dt={task.dt} (got {getattr(task, field)})")
+def min_steps(*fields: str, minimum: int = 1):
+    """A field validator: each duration in ``fields`` lasts at least ``minimum`` steps of ``dt``.
+
+    ``dt`` must be declared before ``fields`` (Pydantic validates fields in order).
+    """
+
+    def check(cls, d, info: ValidationInfo):
+        dt = info.data.get("dt")
+        if dt is not None and step_range(d, dt)[0] < minimum:
+            raise ValueError(f"must last at least {minimum} step(s) of dt={dt}")
+        return d
+
+    return field_validator(*fields)(check)
 
 
 def _scale(value, factor: float):
@@ -97,7 +105,12 @@ def _scale(value, factor: float):
 
 
 class TimedTask(Task):
-    """A task whose ``harder()`` multiplies the durations listed in ``harder_fields``."""
+    """A task whose ``harder()`` multiplies the durations listed in ``harder_fields``.
+
+    Defaults are validated too, so that a ``dt`` too coarse for a default duration is caught.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
     #: the fields (durations, lengths) that ``harder`` scales
     harder_fields: ClassVar[tuple[str, ...]] = ()

@@ -15,11 +15,11 @@ from __future__ import annotations
 from typing import ClassVar
 
 import jax.numpy as jnp
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from ._base import Batch
 from ._random import integers, uniforms
-from ._timing import Duration, TimedTask, draw_steps, max_steps, require_steps, window
+from ._timing import Duration, TimedTask, draw_steps, max_steps, min_steps, window
 
 
 class Adding(TimedTask):
@@ -34,10 +34,7 @@ class Adding(TimedTask):
     dt: float = Field(1.0, gt=0, description="time step (lengths in steps at dt=1)")
     length: Duration = Field(50.0, description="sequence length (fixed or (low, high))")
 
-    @model_validator(mode="after")
-    def _check(self):
-        require_steps(self, "length", 2)
-        return self
+    _steps = min_steps("length", minimum=2)
 
     @property
     def n_inputs(self) -> int:

@@ -18,12 +18,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 import jax.numpy as jnp
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from . import _decision as dec
 from ._base import Batch
 from ._random import integers, uniforms
-from ._timing import Duration, TimedTask, bounds_info, layout, require_steps, total_steps, window
+from ._timing import Duration, TimedTask, bounds_info, layout, min_steps, total_steps, window
 
 
 class DelayMatchSample(TimedTask):
@@ -46,11 +46,7 @@ class DelayMatchSample(TimedTask):
     n_ring: int = Field(8, ge=3, description="ring units coding a direction")
     sigma: float = Field(1.0, ge=0.0, description="input noise (std sigma/sqrt(dt))")
 
-    @model_validator(mode="after")
-    def _check(self):
-        for field in ("sample_period", "test", "decision"):
-            require_steps(self, field)
-        return self
+    _steps = min_steps("sample_period", "test", "decision")
 
     @property
     def n_inputs(self) -> int:

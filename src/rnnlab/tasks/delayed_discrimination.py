@@ -18,11 +18,11 @@ from __future__ import annotations
 from typing import ClassVar
 
 import jax.numpy as jnp
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 
 from ._base import Batch
 from ._random import uniforms
-from ._timing import Duration, TimedTask, bounds_info, layout, require_steps, total_steps, window
+from ._timing import Duration, TimedTask, bounds_info, layout, min_steps, total_steps, window
 
 
 class DelayedDiscrimination(TimedTask):
@@ -44,13 +44,14 @@ class DelayedDiscrimination(TimedTask):
     input_scale: float = Field(0.1, gt=0, description="input = input_scale x amplitude")
     n_channels: int = Field(1, ge=1, description="independent channels")
 
-    @model_validator(mode="after")
-    def _check(self):
-        require_steps(self, "pulse")
-        require_steps(self, "response")
-        if not self.f_max > self.f_min:
-            raise ValueError(f"f_max: must be > f_min = {self.f_min} (got {self.f_max})")
-        return self
+    _steps = min_steps("pulse", "response")
+
+    @field_validator("f_max")
+    @classmethod
+    def _range(cls, f_max, info):
+        if not f_max > info.data.get("f_min", float("-inf")):
+            raise ValueError(f"must be > f_min = {info.data['f_min']}")
+        return f_max
 
     @property
     def n_inputs(self) -> int:

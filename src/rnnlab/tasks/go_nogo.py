@@ -14,12 +14,12 @@ from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from . import _decision as dec
 from ._base import Batch
 from ._random import uniforms
-from ._timing import Duration, TimedTask, bounds_info, layout, require_steps, total_steps, window
+from ._timing import Duration, TimedTask, bounds_info, layout, min_steps, total_steps, window
 
 
 class GoNogo(TimedTask):
@@ -40,11 +40,7 @@ class GoNogo(TimedTask):
     p_go: float = Field(0.5, ge=0.0, le=1.0, description="probability of a go trial")
     sigma: float = Field(0.0, ge=0.0, description="input noise (std sigma/sqrt(dt))")
 
-    @model_validator(mode="after")
-    def _check(self):
-        require_steps(self, "stimulus")
-        require_steps(self, "decision")
-        return self
+    _steps = min_steps("stimulus", "decision")
 
     @property
     def n_inputs(self) -> int:

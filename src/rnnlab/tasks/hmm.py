@@ -27,11 +27,11 @@ from typing import ClassVar, Literal
 import jax
 import jax.numpy as jnp
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 
 from ._base import Batch
 from ._random import categorical, integers, normal, uniforms
-from ._timing import Duration, TimedTask, draw_steps, max_steps, require_steps, window
+from ._timing import Duration, TimedTask, draw_steps, max_steps, min_steps, window
 
 _DEFAULT_STATES = {"linear": 3, "fully": 3, "cyclic": 4}
 _CYCLIC_EMISSIONS = [[1.0, 0.0, 0.0], [0.6, 0.0, 0.4], [0.0, 0.0, 1.0], [0.4, 0.0, 0.6]]
@@ -55,14 +55,22 @@ class HMM(TimedTask):
     target_prob: float = Field(0.05, gt=0, lt=1, description="linear: q = target_prob^(1/(S-1))")
     stay_prob: float = Field(0.95, gt=0, lt=1, description="fully: self-transition probability")
 
-    @model_validator(mode="after")
-    def _check(self):
-        if self.family == "cyclic" and self.n_states not in (None, 4):
-            raise ValueError(f"n_states: the cyclic HMM has 4 states (got {self.n_states})")
-        if self.family == "linear" and self.n_latent > 2 and self.target_prob ** (1 / (self.n_latent - 1)) > 0.5:
-            raise ValueError(f"target_prob: too large for {self.n_latent} states (self-transition 1-2q < 0)")
-        require_steps(self, "duration")
-        return self
+    _steps = min_steps("duration")
+
+    @field_validator("n_states")
+    @classmethod
+    def _cyclic_has_four(cls, n_states, info):
+        if info.data.get("family") == "cyclic" and n_states not in (None, 4):
+            raise ValueError("the cyclic HMM has 4 states")
+        return n_states
+
+    @field_validator("target_prob")
+    @classmethod
+    def _chain_is_stochastic(cls, p, info):
+        S = info.data.get("n_states") or 3
+        if info.data.get("family") == "linear" and S > 2 and p ** (1 / (S - 1)) > 0.5:
+            raise ValueError(f"too large for {S} states: the self-transition 1 - 2q is negative")
+        return p
 
     @property
     def n_latent(self) -> int:

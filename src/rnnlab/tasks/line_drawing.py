@@ -19,11 +19,11 @@ from typing import ClassVar
 import jax
 import jax.numpy as jnp
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from ._base import Batch
 from ._random import integers, uniforms
-from ._timing import Duration, TimedTask, draw_steps, max_steps, require_steps, window
+from ._timing import Duration, TimedTask, draw_steps, max_steps, min_steps, window
 
 
 class LineDrawing(TimedTask):
@@ -39,10 +39,7 @@ class LineDrawing(TimedTask):
     seqlen: Duration = Field(10.0, description="trial length (drawing time)")
     radius: float = Field(10.0, gt=0, description="radius of the circle of targets")
 
-    @model_validator(mode="after")
-    def _check(self):
-        require_steps(self, "seqlen", 2)
-        return self
+    _steps = min_steps("seqlen", minimum=2)
 
     def target_points(self) -> np.ndarray:
         """The 7 end points ``[7, 2]`` (row 0 the origin)."""

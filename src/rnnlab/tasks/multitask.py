@@ -38,6 +38,8 @@ def _pad(x, T: int, width: int):
 
 
 class MultiTask(Task):
+    """Build with ``multitask(...)``, which sets the loss class variables from the sub-tasks."""
+
     name: ClassVar[str] = "multitask"
     description: ClassVar[str] = "trials mixed from several tasks, with a one-hot rule input"
     paper: ClassVar[str] = "Yang, Joglekar, Song, Newsome & Wang 2019, Nat Neurosci"

@@ -25,11 +25,11 @@ from typing import ClassVar, Literal
 
 import jax
 import jax.numpy as jnp
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 
 from ._base import Batch
 from ._random import normal, uniforms
-from ._timing import Duration, TimedTask, draw_steps, max_steps, require_steps, window
+from ._timing import Duration, TimedTask, draw_steps, max_steps, min_steps, window
 
 
 def _bound(p, box: float, boundary: str):
@@ -50,17 +50,20 @@ class PathIntegration(TimedTask):
     dim: Literal[2, 3] = Field(2, description="2-D or 3-D space")
     dt: float = Field(0.1, gt=0, description="time step")
     duration: Duration = Field(10.0, description="trial duration")
+    box: float = Field(5.0, gt=0, description="half-width of the box [-box, box]")
     max_speed: float = Field(1.0, gt=0, description="speed drawn from U[0, max_speed] each step")
     turn_std: float = Field(1.0, ge=0, description="heading random-walk std per sqrt(time)")
-    box: float = Field(5.0, gt=0, description="half-width of the box [-box, box]")
     boundary: Literal["clip", "reflect"] = Field("clip", description="how the box walls act")
 
-    @model_validator(mode="after")
-    def _check(self):
-        require_steps(self, "duration")
-        if self.max_speed * self.dt > 2 * self.box:
-            raise ValueError(f"max_speed: one step (max_speed*dt) must not exceed 2*box (got {self.max_speed})")
-        return self
+    _steps = min_steps("duration")
+
+    @field_validator("max_speed")
+    @classmethod
+    def _one_fold(cls, max_speed, info):
+        dt, box = info.data.get("dt"), info.data.get("box")
+        if dt is not None and box is not None and max_speed * dt > 2 * box:
+            raise ValueError(f"one step (max_speed * dt = {max_speed * dt}) must not exceed 2 * box = {2 * box}")
+        return max_speed
 
     @property
     def n_inputs(self) -> int:

@@ -19,12 +19,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 import jax.numpy as jnp
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 
 from . import _decision as dec
 from ._base import Batch
 from ._random import uniforms
-from ._timing import Duration, TimedTask, bounds_info, layout, require_steps, total_steps, window
+from ._timing import Duration, TimedTask, bounds_info, layout, min_steps, total_steps, window
 
 
 class PerceptualDecision(TimedTask):
@@ -47,12 +47,14 @@ class PerceptualDecision(TimedTask):
     )
     sigma: float = Field(1.0, ge=0.0, description="input noise (std sigma/sqrt(dt))")
 
-    @model_validator(mode="after")
-    def _check(self):
-        require_steps(self, "decision")
-        if any(not 0 <= c <= 100 for c in self.coherences):
-            raise ValueError(f"coherences: must lie in [0, 100] (got {self.coherences})")
-        return self
+    _steps = min_steps("decision")
+
+    @field_validator("coherences")
+    @classmethod
+    def _percent(cls, coherences):
+        if any(not 0 <= c <= 100 for c in coherences):
+            raise ValueError("must lie in [0, 100]")
+        return coherences
 
     @property
     def n_inputs(self) -> int:

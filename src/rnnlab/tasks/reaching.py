@@ -29,11 +29,11 @@ from typing import ClassVar
 import jax
 import jax.numpy as jnp
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 
 from ._base import Batch
 from ._random import integers, uniforms
-from ._timing import Duration, TimedTask, bounds_info, layout, require_steps, total_steps, window
+from ._timing import Duration, TimedTask, bounds_info, layout, min_steps, total_steps, window
 
 
 class Reaching(TimedTask):
@@ -57,14 +57,21 @@ class Reaching(TimedTask):
     teacher_seed: int = Field(0, ge=0, description="seed of the fixed teacher")
     n_recorded: int = Field(0, ge=0, description="teacher units appended to the targets")
 
-    @model_validator(mode="after")
-    def _check(self):
-        require_steps(self, "movement")
-        if self.freq_high < self.freq_low:
-            raise ValueError(f"freq_high: must be >= freq_low = {self.freq_low} (got {self.freq_high})")
-        if self.n_recorded > self.n_teacher:
-            raise ValueError(f"n_recorded: at most n_teacher = {self.n_teacher} (got {self.n_recorded})")
-        return self
+    _steps = min_steps("movement")
+
+    @field_validator("freq_high")
+    @classmethod
+    def _freq_order(cls, high, info):
+        if high < info.data.get("freq_low", 0.0):
+            raise ValueError(f"must be >= freq_low = {info.data['freq_low']}")
+        return high
+
+    @field_validator("n_recorded")
+    @classmethod
+    def _recorded_units(cls, n, info):
+        if n > info.data.get("n_teacher", n):
+            raise ValueError(f"at most n_teacher = {info.data['n_teacher']}")
+        return n
 
     def teacher_params(self) -> dict[str, np.ndarray]:
         """The fixed teacher: ``freqs [n_teacher]``, ``phases [n_teacher, K]``, ``readout [n_muscles, n_teacher]``."""

@@ -21,11 +21,11 @@ import math
 from typing import ClassVar
 
 import jax.numpy as jnp
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 
 from ._base import Batch
 from ._random import uniforms
-from ._timing import Duration, TimedTask, draw_steps, max_steps, require_steps, step_range, window
+from ._timing import Duration, TimedTask, draw_steps, max_steps, min_steps, step_range, window
 
 
 class ReadySetGo(TimedTask):
@@ -44,11 +44,15 @@ class ReadySetGo(TimedTask):
     post: Duration = Field(250.0, description="scored period after Go (target held at 1)")
     gain: float = Field(1.0, gt=0, description="produced interval = gain x measured interval")
 
-    @model_validator(mode="after")
-    def _check(self):
-        require_steps(self, "pulse")
-        require_steps(self, "measure", step_range(self.pulse, self.dt)[0] + 1)
-        return self
+    _steps = min_steps("pulse")
+
+    @field_validator("measure")
+    @classmethod
+    def _longer_than_pulse(cls, measure, info):
+        dt, pulse = info.data.get("dt"), info.data.get("pulse")
+        if dt is not None and pulse is not None and step_range(measure, dt)[0] <= step_range(pulse, dt)[0]:
+            raise ValueError(f"must last more steps than pulse ({pulse}) at dt={dt}")
+        return measure
 
     @property
     def n_inputs(self) -> int:

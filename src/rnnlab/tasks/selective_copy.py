@@ -19,7 +19,7 @@ from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 
 from ._base import Batch
 from ._random import integers, uniforms
@@ -42,11 +42,13 @@ class SelectiveCopy(TimedTask):
     n_tokens: int = Field(16, ge=1, description="tokens to copy, K")
     length: Duration = Field(256.0, description="length L of the sequence holding the tokens")
 
-    @model_validator(mode="after")
-    def _check(self):
-        if step_range(self.length, self.dt)[0] < self.n_tokens:
-            raise ValueError(f"length: must hold n_tokens = {self.n_tokens} steps (got {self.length})")
-        return self
+    @field_validator("length")
+    @classmethod
+    def _holds_tokens(cls, length, info):
+        dt, k = info.data.get("dt"), info.data.get("n_tokens")
+        if dt is not None and k is not None and step_range(length, dt)[0] < k:
+            raise ValueError(f"must hold n_tokens = {k} steps at dt={dt}")
+        return length
 
     @property
     def n_inputs(self) -> int:

@@ -17,11 +17,11 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 import jax.numpy as jnp
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 
 from ._base import Batch
 from ._random import integers, uniforms
-from ._timing import Duration, TimedTask, draw_steps, max_steps, require_steps, window
+from ._timing import Duration, TimedTask, draw_steps, max_steps, min_steps, window
 
 _TRAIN = tuple(float(f) for f in range(1, 30, 4))  # 1, 5, ..., 29
 _TEST = tuple(float(f) for f in range(3, 30, 4))  # 3, 7, ..., 27
@@ -43,16 +43,16 @@ class Sine(TimedTask):
     split: Literal["train", "test"] = Field("train", description="which frequency set to sample from")
     n_channels: int = Field(1, ge=1, description="independent input/output channels")
 
-    @model_validator(mode="after")
-    def _check(self):
-        require_steps(self, "duration")
-        for field in ("train_freqs", "test_freqs"):
-            freqs = getattr(self, field)
-            if not freqs:
-                raise ValueError(f"{field}: the frequency set is empty")
-            if any(f <= 0 for f in freqs):
-                raise ValueError(f"{field}: frequencies must be > 0 (got {freqs})")
-        return self
+    _steps = min_steps("duration")
+
+    @field_validator("train_freqs", "test_freqs")
+    @classmethod
+    def _frequencies(cls, freqs):
+        if not freqs:
+            raise ValueError("the frequency set is empty")
+        if any(f <= 0 for f in freqs):
+            raise ValueError("frequencies must be > 0")
+        return freqs
 
     @property
     def freqs(self) -> tuple[float, ...]:

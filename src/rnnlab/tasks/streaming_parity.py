@@ -17,11 +17,11 @@ from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from ._base import Batch
 from ._random import uniforms
-from ._timing import Duration, TimedTask, draw_steps, max_steps, require_steps, window
+from ._timing import Duration, TimedTask, draw_steps, max_steps, min_steps, window
 
 
 class StreamingParity(TimedTask):
@@ -38,10 +38,7 @@ class StreamingParity(TimedTask):
     length: Duration = Field(20.0, description="sequence length (fixed or (low, high))")
     p: float = Field(0.5, gt=0.0, lt=1.0, description="probability of a 1 bit")
 
-    @model_validator(mode="after")
-    def _check(self):
-        require_steps(self, "length")
-        return self
+    _steps = min_steps("length")
 
     @property
     def n_inputs(self) -> int:

@@ -3,10 +3,10 @@
 from .config import CurriculumConfig, TrainConfig
 from .curricula import layout_task
 from .history import History
-from .loop import Checkpoint, TrainResult, TrainState, initial_state, make_step, member, train
+from .loop import Checkpoint, TrainResult, TrainState, initial_state, make_step, member, member_keys, train
 from .optim import make_optimizer
 
 __all__ = [
     "CurriculumConfig", "TrainConfig", "History", "Checkpoint", "TrainResult", "TrainState",
-    "initial_state", "layout_task", "make_optimizer", "make_step", "member", "train",
+    "initial_state", "layout_task", "make_optimizer", "make_step", "member", "member_keys", "train",
 ]

@@ -42,3 +42,10 @@ class TrainConfig(BaseModel):
     patience: int = Field(0, ge=0, description="extra evaluations after reaching the threshold")
     ensemble: int | None = Field(None, gt=0, description="train this many networks as one program")
     curriculum: CurriculumConfig | None = None
+    solver: Literal["sequential", "parallel"] = Field(
+        "sequential", description="run the network by lax.scan, or by the parallel-in-time Newton solver (rnnlab.parallel)"
+    )
+    parallel_max_iter: int = Field(100, ge=1, description="parallel solver: Newton iterations before the sequential fallback")
+    parallel_jacobian: Literal["auto", "dense", "diagonal"] = Field(
+        "auto", description="parallel solver: full Jacobians (DEER) or their diagonal (quasi-DEER)"
+    )

@@ -62,3 +62,13 @@ class History:
     def reached(self, member: int = 0) -> dict[int, int]:
         """Curriculum: ``{N: step}`` at which ``member`` reached each N."""
         return {s["n"]: s["step"] for s in self.stages if s["member"] == member}
+
+    def member(self, e: int) -> "History":
+        """The record of member ``e`` alone (a one-member history)."""
+        col = lambda rows: [[r[e]] for r in rows]  # noqa: E731
+        return History(
+            n_members=1, metric_name=self.metric_name, step=list(self.step), wall_time=list(self.wall_time),
+            train_loss=col(self.train_loss), eval_loss=col(self.eval_loss), metric=col(self.metric),
+            level=col(self.level), stages=[{**s, "member": 0} for s in self.stages if s["member"] == e],
+            status=[self.status[e]], stop_step=[self.stop_step[e]],
+        )

@@ -33,13 +33,15 @@ from pydantic import ValidationError
 from .._registry import format_validation_error
 from ..errors import ConfigError, NonFiniteLossError
 from ..models import ModelConfig, RecurrentModel, run
+from ..parallel import SolverOptions
+from ..parallel import run as parallel_run
 from ..tasks import Task
 from . import curricula
 from .config import TrainConfig
 from .history import History
 from .optim import make_optimizer
 
-__all__ = ["TrainState", "Checkpoint", "TrainResult", "train", "member", "initial_state", "make_step"]
+__all__ = ["TrainState", "Checkpoint", "TrainResult", "train", "member", "initial_state", "make_step", "member_keys"]
 
 # Sub-keys folded from each member's key.
 _INIT, _DATA, _EVAL = 0, 1, 2
@@ -148,28 +150,57 @@ def initial_state(
     if cfg.ensemble is None:
         return _init_member(model, layout, opt, key, level)
     cfg_model = model.cfg if isinstance(model, RecurrentModel) else model
-    keys = jax.random.split(key, cfg.ensemble)
+    keys = member_keys(key, cfg.ensemble)
     return eqx.filter_vmap(lambda k: _init_member(cfg_model, layout, opt, k, level))(keys)
 
 
-def _loss(model: RecurrentModel, task: Task, batch, key) -> Array:
-    _, outputs = run(model, batch.inputs, key)
-    return task.loss_fn(outputs, batch)
+def member_keys(key: PRNGKeyArray, ensemble: int) -> PRNGKeyArray:
+    """The ensemble's member keys: ``split(key, E)``, or ``key`` itself if it is already ``[E, 2]``.
+
+    Passing ``jnp.stack([PRNGKey(s) for s in seeds])`` makes member ``e`` identical to a
+    separate run with ``key=PRNGKey(seeds[e])`` (how sweeps batch seeds into one program).
+    """
+    key = jnp.asarray(key)
+    if key.ndim == 2:
+        if key.shape[0] != ensemble:
+            raise ConfigError(f"key: {key.shape[0]} member keys given for ensemble={ensemble}")
+        return key
+    return jax.random.split(key, ensemble)
 
 
-def make_step(task: Task, opt: optax.GradientTransformation, batch_size: int) -> Callable:
+def _run(model: RecurrentModel, inputs, key, solver: SolverOptions | None = None):
+    """``run`` by the configured solver: ``lax.scan`` (``None``) or ``rnnlab.parallel``."""
+    if solver is None:
+        return run(model, inputs, key)
+    return parallel_run(model, inputs, key, options=solver)[:2]
+
+
+def _solver(cfg: TrainConfig) -> SolverOptions | None:
+    if cfg.solver == "sequential":
+        return None
+    return SolverOptions(max_iter=cfg.parallel_max_iter, jacobian=cfg.parallel_jacobian)
+
+
+def _loss(model: RecurrentModel, task: Task, batch, key, solver: SolverOptions | None = None) -> Array:
+    activity, outputs = _run(model, batch.inputs, key, solver)
+    return task.loss_fn(outputs, batch) + model.regularization(activity)
+
+
+def make_step(
+    task: Task, opt: optax.GradientTransformation, batch_size: int, solver: SolverOptions | None = None
+) -> Callable:
     """One training step of one member: ``(state, max_steps) -> (state, (loss, applied))``.
 
     Samples a batch with a key folded from the member's step count, runs the model, takes
     the gradient of the masked loss and applies the Optax update, unless the member is done,
     failed, out of budget, or the loss/gradient is non-finite (then nothing changes and a
-    non-finite value marks the member failed).
+    non-finite value marks the member failed). ``solver``: see ``_run``.
     """
 
     def train_step(state: TrainState, max_steps) -> tuple[TrainState, tuple[Array, Array]]:
         k_batch, k_run = jax.random.split(jax.random.fold_in(jax.random.fold_in(state.key, _DATA), state.step))
         batch = task.sample(k_batch, batch_size, state.level)
-        loss, grads = eqx.filter_value_and_grad(_loss)(state.model, task, batch, k_run)
+        loss, grads = eqx.filter_value_and_grad(_loss)(state.model, task, batch, k_run, solver)
         params = eqx.filter(state.model, eqx.is_array)
         updates, opt_state = opt.update(grads, state.opt_state, params)
         new_model = eqx.apply_updates(state.model, updates)
@@ -191,18 +222,19 @@ def make_step(task: Task, opt: optax.GradientTransformation, batch_size: int) ->
     return train_step
 
 
-def _program(task: Task, opt, sizes: tuple[int, int, int], state: TrainState, eval_index, max_steps):
+def _program(task: Task, opt, sizes: tuple, state: TrainState, eval_index, max_steps):
     """``eval_every`` training steps then one evaluation on a fresh batch (one member).
 
-    ``sizes = (batch_size, eval_every, eval_batch_size)``.
+    ``sizes = (batch_size, eval_every, eval_batch_size[, solver])`` (solver: see ``_run``).
     """
-    batch_size, eval_every, eval_batch_size = sizes
-    train_step = make_step(task, opt, batch_size)
+    batch_size, eval_every, eval_batch_size, *solver = sizes
+    solver = solver[0] if solver else None
+    train_step = make_step(task, opt, batch_size, solver)
     state, (losses, went) = jax.lax.scan(lambda s, _: train_step(s, max_steps), state, None, length=eval_every)
     train_loss = losses.sum() / jnp.maximum(went.sum(), 1)
     k_eval = jax.random.fold_in(jax.random.fold_in(state.key, _EVAL), eval_index)
     batch = task.sample(k_eval, eval_batch_size, state.level)
-    _, outputs = run(state.model, batch.inputs, k_eval)
+    _, outputs = _run(state.model, batch.inputs, k_eval, solver)
     metrics = (train_loss, task.loss_fn(outputs, batch), task.metric(outputs, batch), task.head_metrics(outputs, batch))
     return state, metrics
 
@@ -243,7 +275,7 @@ def train(
         task: the task; with a curriculum, a levelled task (``nparity``/``ndms``).
         config: a ``TrainConfig``; or give its fields as keyword ``settings``
             (``steps=``, ``lr=``, ``ensemble=``, ``threshold=``, ``curriculum=`` ...).
-        key: PRNG key or integer seed.
+        key: PRNG key or integer seed; for an ensemble also a stack of E member keys.
         optimizer: an Optax transformation replacing the one built from the config.
         progress: show a Rich progress bar.
         on_eval: called with a ``Checkpoint`` after each evaluation (the run store uses it
@@ -283,7 +315,7 @@ def train(
     n_total = math.ceil(cfg.steps / cfg.eval_every)
     t0 = time.perf_counter() - (history.wall_time[-1] if history.wall_time else 0.0)
     program = _ensemble_program if vmapped else _single_program
-    sizes = (cfg.batch_size, cfg.eval_every, cfg.eval_batch_size)
+    sizes = (cfg.batch_size, cfg.eval_every, cfg.eval_batch_size, _solver(cfg))
     bar = _Progress(progress, cfg.steps, task.metric_name)
     with bar:
         while n_evals < n_total and not np.all(_np(state.done) | _np(state.failed)):

@@ -1,0 +1,68 @@
+"""``rnnlab sweep run|status|table``: grids of runs, locally or on a Ray cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+app = typer.Typer(help="Sweeps of many networks.", no_args_is_help=True)
+_OUT = typer.Option(None, "--out", help="runs folder (the sweep lives in <out>/sweeps/<name>)")
+
+
+@app.command("run")
+def run(
+    sweep: Path,
+    ray: Optional[str] = typer.Option(None, "--ray", help="Ray cluster address (host:port or 'auto')"),
+    workers: Optional[int] = typer.Option(None, help="local worker processes (default: cores)"),
+    out: Optional[Path] = _OUT,
+    progress: bool = typer.Option(True, help="show a progress bar"),
+) -> None:
+    """Run or resume a sweep: finished runs are skipped, failed or interrupted ones re-run."""
+    from ..sweep import run_sweep
+
+    counts = run_sweep(sweep, out, ray=ray, workers=workers, progress=progress)
+    Console().print(", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@app.command("status")
+def status(sweep: Path, out: Optional[Path] = _OUT) -> None:
+    """Done, running, failed and remaining runs of a sweep."""
+    from ..sweep import sweep_status
+
+    c = sweep_status(sweep, out)
+    total = sum(c.values())
+    console = Console()
+    with Progress(TextColumn("[bold]done"), BarColumn(), MofNCompleteColumn(), console=console,
+                  auto_refresh=False) as p:
+        p.add_task("done", total=total, completed=c["completed"])
+        p.refresh()
+    console.print(f"completed {c['completed']}, running {c['running']}, failed {c['failed']}, "
+                  f"remaining {c['remaining']} (of {total})")
+
+
+@app.command("table")
+def table(
+    sweep: Path,
+    csv: Optional[Path] = typer.Option(None, help="CSV path (default <sweep folder>/results.csv)"),
+    out: Optional[Path] = _OUT,
+) -> None:
+    """One row per run with its swept values, status and metrics; also written as CSV."""
+    from ..sweep import load_sweep, sweep_dir, sweep_rows, write_table
+
+    rows = sweep_rows(sweep, out)
+    spec, _ = load_sweep(sweep)
+    path = write_table(rows, csv or sweep_dir(spec, out) / "results.csv")
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    t = Table(title=f"sweep {spec.name}")
+    for c in cols:
+        t.add_column(c, no_wrap=c == "id")
+    for r in rows:
+        t.add_row(*(f"{r[c]:.4g}" if isinstance(r.get(c), float) else str(r.get(c, "")) for c in cols))
+    console = Console()
+    console.print(t)
+    console.print(f"csv: {path.resolve()}")

@@ -1,0 +1,67 @@
+"""Where groups run: local worker processes (default) or tasks on an existing Ray cluster.
+
+Both yield ``(group_id, results)`` as groups finish, so the driver can write each result
+as soon as it arrives. A worker that dies has its group retried (``retries`` times, then
+reported failed); results already yielded are never lost.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Iterator
+
+from .worker import train_group
+
+Payloads = dict[str, dict[str, Any]]
+
+
+def _failed(payload: dict[str, Any], why: str) -> list[dict[str, Any]]:
+    return [{"id": rid, "summary": {"status": "failed", "error": why}} for rid, _ in payload["runs"]]
+
+
+def run_local(payloads: Payloads, workers: int, retries: int = 2) -> Iterator[tuple[str, list[dict]]]:
+    """Run groups in ``workers`` spawned processes (JAX is not fork-safe)."""
+    pending = dict(payloads)
+    tries = {g: 0 for g in pending}
+    ctx = mp.get_context("spawn")
+    while pending:
+        with ProcessPoolExecutor(max_workers=max(1, min(workers, len(pending))), mp_context=ctx) as pool:
+            futures = {pool.submit(train_group, p): g for g, p in pending.items()}
+            try:
+                while futures:
+                    done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        g = futures.pop(fut)
+                        results = fut.result()
+                        del pending[g]
+                        yield g, results
+            except BrokenProcessPool:
+                # A worker died: every unfinished group is retried in a fresh pool.
+                for g in list(pending):
+                    tries[g] += 1
+                    if tries[g] > retries:
+                        yield g, _failed(pending.pop(g), "worker process died repeatedly")
+
+
+def run_ray(payloads: Payloads, address: str, retries: int = 2) -> Iterator[tuple[str, list[dict]]]:
+    """Submit groups as Ray tasks to the cluster at ``address`` (``"auto"`` or ``host:port``)."""
+    try:
+        import ray
+    except ImportError:
+        raise RuntimeError("--ray: Ray is not installed; install the extra: pip install -e '.[ray]'") from None
+    ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+    try:
+        remote = ray.remote(max_retries=retries, retry_exceptions=False)(train_group)
+        refs = {remote.remote(p): g for g, p in payloads.items()}
+        while refs:
+            done, _ = ray.wait(list(refs), num_returns=1)
+            g = refs.pop(done[0])
+            try:
+                results = ray.get(done[0])
+            except Exception as e:  # the task failed on every try
+                results = _failed(payloads[g], f"ray task failed: {e.__class__.__name__}")
+            yield g, results
+    finally:
+        ray.shutdown()

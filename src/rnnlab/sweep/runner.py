@@ -1,0 +1,140 @@
+"""Running a sweep: skip what is finished, group the rest, execute, write results as they come.
+
+The sweep's folder ``<runs>/sweeps/<name>/`` holds a copy of the sweep file, one run
+directory per network and ``catalog.sqlite`` with exactly one row per run (keyed by the
+deterministic run id). Re-running a sweep skips completed runs and re-runs failed,
+interrupted or never-started ones; the driver alone writes the catalog.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from ..store import catalog, runs_root
+from ..store.run import write_finished_run
+from ..train import History
+from .executors import run_local, run_ray
+from .spec import SweepRun, SweepSpec, load_sweep
+
+__all__ = ["sweep_dir", "run_sweep", "sweep_status", "sweep_rows", "write_table"]
+
+
+def sweep_dir(spec: SweepSpec, root: str | Path | None = None) -> Path:
+    return runs_root(root) / "sweeps" / spec.name
+
+
+def _groups(runs: list[SweepRun], spec: SweepSpec) -> dict[str, dict[str, Any]]:
+    by_group: dict[str, list[SweepRun]] = defaultdict(list)
+    for r in runs:
+        by_group[r.group if spec.group_seeds else r.id].append(r)
+    return {
+        g: {"runs": [(r.id, r.config.model_dump(mode="json")) for r in rs], "analyses": list(spec.analyses)}
+        for g, rs in by_group.items()
+    }
+
+
+def run_sweep(
+    path: str | Path,
+    root: str | Path | None = None,
+    *,
+    ray: str | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> Counter:
+    """Run (or resume) the sweep in ``path``; returns the count of runs per status."""
+    spec, runs = load_sweep(path)
+    d = sweep_dir(spec, root)
+    d.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, d / "sweep.yaml")
+    status = {r["id"]: r["status"] for r in catalog.query(d)}
+    todo = [r for r in runs if status.get(r.id) != "completed"]
+    for r in todo:
+        if r.id not in status:
+            catalog.upsert(d, {"id": r.id, "task": r.config.task.name, "model": r.config.model.name,
+                               "params": r.config.model_dump(mode="json"), "seed": r.config.seed,
+                               "status": "pending", "created": "", "path": str(d / r.id)})
+        catalog.update(d, r.id, status="running")
+    payloads = _groups(todo, spec)
+    configs = {r.id: r.config for r in runs}
+    stream = run_ray(payloads, ray) if ray else run_local(payloads, workers or os.cpu_count() or 1)
+    with _Bar(progress, len(runs), len(runs) - len(todo)) as bar:
+        for _, results in stream:
+            for res in results:
+                if "model" in res:
+                    write_finished_run(d, res["id"], configs[res["id"]], res["model"],
+                                       History.from_dict(res["history"]), res["summary"])
+                else:
+                    catalog.update(d, res["id"], status="failed", metrics=res["summary"])
+                bar.advance()
+    return sweep_status(path, root)
+
+
+def sweep_status(path: str | Path, root: str | Path | None = None) -> Counter:
+    """Counts of ``completed``, ``running``, ``failed`` and ``remaining`` runs."""
+    spec, runs = load_sweep(path)
+    status = {r["id"]: r["status"] for r in catalog.query(sweep_dir(spec, root))}
+    counts = Counter({"completed": 0, "running": 0, "failed": 0, "remaining": 0})
+    for r in runs:
+        s = status.get(r.id, "remaining")
+        counts[s if s in ("completed", "running", "failed") else "remaining"] += 1
+    return counts
+
+
+def sweep_rows(path: str | Path, root: str | Path | None = None) -> list[dict[str, Any]]:
+    """One row per run: id, the swept values, seed, status and the scalar metrics."""
+    spec, runs = load_sweep(path)
+    rows = {r["id"]: r for r in catalog.query(sweep_dir(spec, root))}
+    out = []
+    for r in runs:
+        row = rows.get(r.id, {})
+        flat = r.config.model_dump(mode="json")
+        rec: dict[str, Any] = {"id": r.id}
+        for key in spec.grid:
+            v: Any = flat
+            for k in key.split("."):
+                v = v.get(k) if isinstance(v, dict) else None
+            rec[key] = v
+        rec["seed"] = r.config.seed
+        rec["status"] = row.get("status", "remaining")
+        for k, v in (row.get("metrics") or {}).items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                rec[k] = v
+        out.append(rec)
+    return out
+
+
+def write_table(rows: list[dict[str, Any]], path: Path) -> Path:
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=cols)
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+class _Bar:
+    def __init__(self, enabled: bool, total: int, done: int):
+        self.enabled = enabled
+        if enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.p = Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            self.t = self.p.add_task("sweep", total=total, completed=done)
+
+    def __enter__(self):
+        if self.enabled:
+            self.p.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self.p.__exit__(*exc)
+
+    def advance(self):
+        if self.enabled:
+            self.p.advance(self.t)

@@ -1,0 +1,117 @@
+"""Sweep files: a base run config, a grid and/or a list of cases, seeds and analyses.
+
+Example (YAML)::
+
+    name: flipflop-sizes
+    base:
+      task: {name: flipflop, params: {n_bits: 3}}
+      model: {name: leaky_rnn, params: {hidden_size: 64}}
+      train: {steps: 4000, lr: 0.003, threshold: 0.001}
+    grid:                                # Cartesian product over dotted paths
+      model.params.hidden_size: [32, 64, 128, 256]
+    cases: []                            # or explicit override dicts, each crossed with the grid
+    seeds: 50                            # 0..49, or a list
+    analyses: [weights_norm]             # run on every finished network
+
+Every expanded run is validated before anything runs; an error names the sweep file, the
+case and the field. Run ids are deterministic (a hash of the config without the seed, plus
+the seed), which is what makes a sweep resumable and idempotent.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .._registry import format_validation_error
+from ..config import RunConfig, parse_config
+from ..errors import ConfigError
+from .analyses import ANALYSES
+
+__all__ = ["SweepSpec", "SweepRun", "load_sweep"]
+
+
+class SweepSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="sweep name (folder name)")
+    base: dict[str, Any] = Field(description="a run config (task, model, train) shared by all runs")
+    grid: dict[str, list[Any]] = Field(default_factory=dict, description="dotted path -> values (product)")
+    cases: list[dict[str, Any]] = Field(default_factory=list, description="override dicts (dotted paths)")
+    seeds: int | list[int] = Field(1, description="number of seeds (0..n-1) or a list of seeds")
+    analyses: list[str] = Field(default_factory=list, description=f"per-network analyses: {', '.join(ANALYSES)}")
+    group_seeds: bool = Field(True, description="train runs differing only in seed as one ensemble program")
+
+    def seed_list(self) -> list[int]:
+        return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    """One network of a sweep: its deterministic id, its config and its group."""
+
+    id: str
+    group: str
+    config: RunConfig
+
+
+def _set(d: dict, path: str, value: Any) -> None:
+    keys = path.split(".")
+    for k in keys[:-1]:
+        d = d.setdefault(k, {})
+        if not isinstance(d, dict):
+            raise ConfigError(f"grid/cases: '{path}' goes through a non-mapping at '{k}'")
+    d[keys[-1]] = value
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha1(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def expand(spec: SweepSpec, source: str = "sweep") -> list[SweepRun]:
+    """All runs of the sweep, validated, in a stable order."""
+    for name in spec.analyses:
+        if name not in ANALYSES:
+            raise ConfigError(f"{source}: analyses: unknown analysis '{name}'; valid: {', '.join(ANALYSES)}")
+    keys = list(spec.grid)
+    combos = list(itertools.product(*(spec.grid[k] for k in keys))) or [()]
+    cases = spec.cases or [{}]
+    runs = []
+    for ci, case in enumerate(cases):
+        for combo in combos:
+            cfg = copy.deepcopy(spec.base)
+            for path, value in {**case, **dict(zip(keys, combo))}.items():
+                _set(cfg, path, value)
+            cfg.pop("seed", None)
+            where = f"{source} (case {ci}, {dict(zip(keys, combo))})"
+            group = f"{spec.name}-{_digest(cfg)}"
+            for seed in spec.seed_list():
+                run_cfg = parse_config({**cfg, "seed": seed}, where)
+                runs.append(SweepRun(f"{group}-s{seed}", group, run_cfg))
+    ids = [r.id for r in runs]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"{source}: some grid points/cases give identical runs (duplicate configs)")
+    return runs
+
+
+def load_sweep(path: str | Path) -> tuple[SweepSpec, list[SweepRun]]:
+    """Read, validate and expand a sweep file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: sweep file not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+        spec = SweepSpec(**data)
+    except ValidationError as e:
+        raise ConfigError(format_validation_error(e, str(path), SweepSpec)) from None
+    except (yaml.YAMLError, TypeError) as e:
+        raise ConfigError(f"{path}: not a valid sweep file ({e.__class__.__name__})") from None
+    return spec, expand(spec, str(path))

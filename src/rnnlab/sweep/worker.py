@@ -1,0 +1,62 @@
+"""The unit of work of a sweep: train one group (runs differing only in seed) as one program.
+
+``train_group`` is a plain function of plain data, so it runs the same in a local worker
+process or as a Ray task; it returns, per run, the serialised weights (Equinox leaves, no
+pickle), the history and the summary. Only the driver writes files and the catalog.
+"""
+
+from __future__ import annotations
+
+import io
+import traceback
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..config import parse_config
+from ..errors import NonFiniteLossError
+from ..store.run import run_summary
+from ..train import member, train
+from .analyses import ANALYSES
+
+
+def _serialise(model) -> bytes:
+    buf = io.BytesIO()
+    eqx.tree_serialise_leaves(buf, model)
+    return buf.getvalue()
+
+
+def train_group(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """Train ``payload["runs"]`` (``[(run_id, config_dict), ...]``, equal but for the seed).
+
+    One run trains alone; several train as one ensemble whose member keys are the runs'
+    ``PRNGKey(seed)``, so each member equals the run trained on its own.
+    """
+    items = [(rid, parse_config(c)) for rid, c in payload["runs"]]
+    cfg0 = items[0][1]
+    task, model_cfg = cfg0.build_task(), cfg0.build_model_config()
+    E = len(items)
+    keys = jnp.stack([jax.random.PRNGKey(c.seed) for _, c in items])
+    train_cfg = cfg0.train.model_copy(update={"ensemble": E if E > 1 else None})
+    try:
+        result = train(model_cfg, task, train_cfg, key=keys if E > 1 else keys[0], progress=False)
+    except NonFiniteLossError as err:
+        result = err.result
+    except Exception:  # a broken group must not take the sweep down: report it per run
+        msg = traceback.format_exc(limit=3)
+        return [{"id": rid, "summary": {"status": "failed", "error": msg}} for rid, _ in items]
+    out = []
+    for e, (rid, cfg) in enumerate(items):
+        hist = result.history.member(e) if E > 1 else result.history
+        model = member(result.model, e) if E > 1 else result.model
+        status = "failed" if hist.status[0] == "failed" else "completed"
+        summary = run_summary(cfg, hist, status)
+        if status == "completed":
+            for name in payload.get("analyses", []):
+                summary.update(ANALYSES[name](model, task))
+        summary = {k: (float(v) if isinstance(v, np.floating) else v) for k, v in summary.items()}
+        out.append({"id": rid, "model": _serialise(model), "history": hist.to_dict(), "summary": summary})
+    return out

@@ -1,0 +1,107 @@
+"""Parallel-in-time (Newton/DEER) solver: parity with the sequential scan, fallback, training."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from rnnlab import models, parallel, tasks
+from rnnlab.errors import ConfigError
+from rnnlab.train import train
+
+T, B, I, O = 2000, 2, 3, 2
+
+
+def _model(name, hidden=6, **kw):
+    return models.get(name, input_size=I, output_size=O, key=jax.random.PRNGKey(0), hidden_size=hidden, **kw)
+
+
+def _inputs(t=T, b=B, seed=1):
+    return jax.random.normal(jax.random.PRNGKey(seed), (b, t, I))
+
+
+def _loss(outputs):
+    return jnp.mean(jnp.sin(outputs) ** 2)
+
+
+@eqx.filter_jit
+def _both(model, x, **solver_kw):
+    """Activity, outputs and parameter gradients of a scalar loss, by both solvers (one compile)."""
+
+    def par(m):
+        act, out, info = parallel.run(m, x, **solver_kw)
+        return _loss(out), (act, out, info)
+
+    def seq(m):
+        act, out = models.run(m, x)
+        return _loss(out), (act, out)
+
+    (_, (pa, po, info)), pg = eqx.filter_value_and_grad(par, has_aux=True)(model)
+    (_, (sa, so)), sg = eqx.filter_value_and_grad(seq, has_aux=True)(model)
+    return (pa, po, pg), (sa, so, sg), info
+
+
+def _assert_close(par, seq, rtol=1e-4, atol=1e-4):
+    for name, p, s in zip(("activity", "outputs", "grads"), par, seq):
+        for a, b in zip(jax.tree.leaves(p), jax.tree.leaves(s)):
+            scale = max(float(jnp.max(jnp.abs(b))), 1e-12) if name == "grads" else 1.0
+            np.testing.assert_allclose(np.asarray(a) / scale, np.asarray(b) / scale, rtol=rtol, atol=atol,
+                                       err_msg=name)
+
+
+@pytest.mark.parametrize("name, kw", [("leaky_rnn", dict(tau=2.0, tau_spread=2.0)), ("gru", {}), ("lstm", {})])
+def test_forward_and_gradients_equal_sequential(name, kw):
+    par, seq, info = _both(_model(name, **kw), _inputs())
+    assert bool(jnp.all(info.converged)) and not bool(jnp.any(info.fell_back))
+    assert 1 <= int(info.iterations) < 100
+    assert float(jnp.max(info.residual)) < 1e-4
+    _assert_close(par, seq)
+
+
+def test_solve_single_trial_and_final_state():
+    m = _model("lstm", hidden=4)
+    x = _inputs(t=300)[0]
+    act, final, info = eqx.filter_jit(parallel.solve)(m, x, jacobian="dense")
+    ref_act, _, ref_final = models.run_trial(m, x)
+    np.testing.assert_allclose(act, ref_act, atol=1e-5)
+    for a, b in zip(final, ref_final):  # the LSTM state is (h, c)
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    assert info.converged.shape == () and bool(info.converged) and not bool(info.fell_back)
+
+
+def test_chaotic_network_falls_back_and_stays_correct():
+    m = _model("leaky_rnn", hidden=8, gain=4.0, tau=1.0)
+    x = _inputs(t=200)
+    par, seq, info = _both(m, x, max_iter=3)
+    assert not bool(jnp.any(info.converged)) and bool(jnp.all(info.fell_back))
+    assert int(info.iterations) <= 3
+    np.testing.assert_array_equal(par[0], seq[0])  # the sequential scan itself was returned
+    assert float(jnp.max(info.residual)) == 0.0
+    _assert_close(par, seq)
+
+
+def test_diagonal_jacobian_converges_for_a_contracting_network():
+    m = _model("leaky_rnn", hidden=16, gain=0.5, tau=4.0)
+    x = _inputs(t=500)
+    par, seq, info = _both(m, x, jacobian="diagonal")
+    assert bool(jnp.all(info.converged)) and not bool(jnp.any(info.fell_back))
+    _assert_close(par, seq, rtol=1e-3, atol=1e-3)  # quasi-Newton: linear convergence, looser
+
+
+def test_stochastic_model_is_rejected_naming_noise():
+    m = _model("leaky_rnn", noise=0.1)
+    with pytest.raises(ConfigError, match="noise"):
+        parallel.run(m, _inputs(t=10))
+    with pytest.raises(ConfigError, match="jacobian"):
+        parallel.run(_model("gru"), _inputs(t=10), jacobian="full")
+
+
+def test_train_with_parallel_solver_matches_sequential():
+    task = tasks.get("flipflop", n_bits=2, n_steps=40, p=0.1)
+    cfg = models.config("gru", hidden_size=8)
+    kw = dict(key=0, steps=6, eval_every=3, batch_size=8, eval_batch_size=16, lr=3e-3, progress=False)
+    seq = train(cfg, task, **kw)
+    par = train(cfg, task, solver="parallel", parallel_jacobian="dense", **kw)
+    np.testing.assert_allclose(par.history.array("train_loss"), seq.history.array("train_loss"), rtol=1e-4)
+    np.testing.assert_allclose(par.history.array("eval_loss"), seq.history.array("eval_loss"), rtol=1e-4)
