@@ -8,7 +8,11 @@ The one path data takes::
 Public API: ``tasks``, ``models``, ``train``, ``store``, ``report`` and the names below.
 """
 
-from . import models, tasks
+from ._compilation_cache import enable_compilation_cache
+
+enable_compilation_cache()
+
+from . import models, tasks  # noqa: E402
 from .errors import CheckpointError, ConfigError, NonFiniteLossError, RnnlabError
 from .models import ModelConfig, RecurrentModel, run, run_trial
 from .tasks import Batch, Task

@@ -13,8 +13,11 @@
   approximately by weight matching (Ainsworth et al. 2023): the unit-similarity matrix
   ``S = U₁U₂ᵀ + V₁ᵀV₂ + O₁ᵀO₂ + Σ_g (W₁ P₀ W₂ᵀ + W₁ᵀ P₀ W₂)`` (incoming + outgoing weights,
   with the recurrent terms linearised around the previous ``P₀``) is maximised with the
-  Hungarian algorithm (``scipy.optimize.linear_sum_assignment``), iterated to a fixed point;
-  the identity is kept as a candidate, so the result never exceeds the unaligned distance.
+  Hungarian algorithm (``scipy.optimize.linear_sum_assignment``), iterated to a fixed point
+  from several starts (identity, input/readout-only matching, random); every visited
+  permutation is scored exactly and the best is kept, so the result never exceeds the
+  unaligned distance (it is a local optimum of the quadratic assignment, not a certified
+  global one).
 * DSA (Ostrow et al. 2023): see ``rnnlab.analysis.dsa`` (re-exported here).
 """
 
@@ -132,8 +135,14 @@ class WeightDistance(Result):
         return _finish(fig, path)
 
 
-def weight_distance(model1: Any, model2: Any, max_iter: int = 50) -> WeightDistance:
-    """Permutation-aligned weight distance between two models of the same family and size."""
+def weight_distance(
+    model1: Any, model2: Any, max_iter: int = 50, n_random: int = 4, seed: int = 0
+) -> WeightDistance:
+    """Permutation-aligned weight distance between two models of the same family and size.
+
+    Weight matching is iterated from the identity, from the assignment of the input/readout
+    similarity alone, and from ``n_random`` random permutations; the best end point wins.
+    """
     p1, p2 = _unit_params(model1), _unit_params(model2)
     if any(p1[k].shape != p2[k].shape for k in p1):
         raise ValueError("the two models must have the same architecture and sizes")
@@ -145,17 +154,20 @@ def weight_distance(model1: Any, model2: Any, max_iter: int = 50) -> WeightDista
     def score(perm):
         return float(np.sum(p1["rec"] * p2["rec"][:, perm][:, :, perm]) + np.trace(static[:, perm]))
 
-    perm = linear_sum_assignment(static, maximize=True)[1]
-    candidates = [np.arange(n), perm]
-    for _ in range(max_iter):
-        W2c = p2["rec"][:, :, perm]  # columns aligned with the current guess
-        W2r = p2["rec"][:, perm, :]  # rows aligned with the current guess
-        S = static + np.einsum("gik,gjk->ij", p1["rec"], W2c) + np.einsum("gki,gkj->ij", p1["rec"], W2r)
-        new = linear_sum_assignment(S, maximize=True)[1]
-        if np.array_equal(new, perm):
-            break
-        perm = new
-        candidates.append(perm)
+    rng = np.random.default_rng(seed)
+    starts = [np.arange(n), linear_sum_assignment(static, maximize=True)[1]]
+    starts += [rng.permutation(n) for _ in range(n_random)]
+    candidates = list(starts)
+    for perm in starts:
+        for _ in range(max_iter):
+            W2c = p2["rec"][:, :, perm]  # columns aligned with the current guess
+            W2r = p2["rec"][:, perm, :]  # rows aligned with the current guess
+            S = static + np.einsum("gik,gjk->ij", p1["rec"], W2c) + np.einsum("gki,gkj->ij", p1["rec"], W2r)
+            new = linear_sum_assignment(S, maximize=True)[1]
+            if np.array_equal(new, perm):
+                break
+            perm = new
+            candidates.append(perm)
     perm = max(candidates, key=score)
     d = _dist(p1, _permuted(p2, perm))
     total = float(np.sqrt(sum(v**2 for v in d.values())))

@@ -1,0 +1,147 @@
+"""Ensemble throughput: one vmapped program against networks one after another, and against
+PyTorch's ``torch.func.vmap`` over stacked parameters, measured in the same run.
+
+1. N = 32, T = 100, batch 32: an ensemble of E = 64 trained as one program, against the same
+   training step (``rnnlab.train.make_step``) run for 64 networks one after another.
+   Target: the ensemble costs at most 1/4 of the sequential total.
+2. N = 128, T = 200, batch 64, E = 64: per-network step time and peak memory of the rnnlab
+   ensemble step against ``torch.func.vmap(grad(loss))`` over stacked parameters + Adam
+   (``torch._foreach`` via a functional Adam on the stacked tensors). Each measurement runs in
+   its own process so that its peak resident memory (``ru_maxrss``) is its own.
+
+Run:  .venv/bin/pip install -e ".[bench]" && .venv/bin/python benchmarks/ensemble.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+
+def _median_time(fn, repeats):
+    fn()
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
+
+
+def rnnlab_step(N, T, B, E, repeats):
+    import equinox as eqx
+    import jax
+    import jax.numpy as jnp
+
+    from rnnlab import models, tasks
+    from rnnlab.train import TrainConfig, initial_state, make_optimizer, make_step
+
+    task = tasks.get("flipflop", n_bits=3, n_steps=T)
+    cfg = TrainConfig(batch_size=B, lr=1e-3, ensemble=E if E > 1 else None)
+    opt = make_optimizer(cfg)
+    state = initial_state(models.config("leaky_rnn", hidden_size=N), task, cfg, jax.random.PRNGKey(0), opt)
+    step = make_step(task, opt, B)
+    budget = jnp.asarray(10**9)
+    fn = eqx.filter_jit(eqx.filter_vmap(step, in_axes=(0, None)) if E > 1 else step)
+    box = [state]
+
+    def go():
+        box[0], (loss, _) = fn(box[0], budget)
+        loss.block_until_ready()
+
+    return _median_time(go, repeats)
+
+
+def torch_step(N, T, B, E, repeats):
+    import torch
+    from torch.func import functional_call, grad, vmap
+
+    torch.set_num_threads(2)
+    I = 3
+    x = torch.randn(T, B, I)
+    y = torch.randn(T, B, I)
+
+    class Leaky(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.W = torch.nn.Parameter(torch.randn(N, N) / N**0.5)
+            self.U = torch.nn.Parameter(torch.randn(N, I) / I**0.5)
+            self.b = torch.nn.Parameter(torch.zeros(N))
+            self.tau_raw = torch.nn.Parameter(torch.full((N,), 0.5))
+            self.out = torch.nn.Linear(N, I)
+
+        def forward(self, x):
+            alpha = 1.0 / (1.0 + torch.nn.functional.softplus(self.tau_raw))
+            u = (x.reshape(-1, I) @ self.U.t() + self.b).reshape(T, B, N)
+            h = torch.zeros(B, N)
+            hs = []
+            for u_t in u.unbind(0):
+                h = torch.lerp(h, torch.tanh(h @ self.W.t() + u_t), alpha)
+                hs.append(h)
+            return self.out(torch.stack(hs))
+
+    base = Leaky()
+    params = {k: torch.stack([Leaky().state_dict()[k] for _ in range(E)]) for k in base.state_dict()}
+
+    def loss(p, x, y):
+        return ((functional_call(base, p, (x,)) - y) ** 2).mean()
+
+    g = vmap(grad(loss), in_dims=(0, None, None))
+    m = {k: torch.zeros_like(v) for k, v in params.items()}
+    v = {k: torch.zeros_like(t) for k, t in params.items()}
+    state = {"t": 0}
+
+    def go():
+        grads = g(params, x, y)
+        state["t"] += 1
+        t = state["t"]
+        with torch.no_grad():
+            for k in params:
+                m[k].mul_(0.9).add_(grads[k], alpha=0.1)
+                v[k].mul_(0.999).addcmul_(grads[k], grads[k], value=0.001)
+                mh = m[k] / (1 - 0.9**t)
+                vh = v[k] / (1 - 0.999**t)
+                params[k].sub_(1e-3 * mh / (vh.sqrt() + 1e-8))
+
+    return _median_time(go, repeats)
+
+
+def _child(which, N, T, B, E, repeats):
+    """Run one measurement in a fresh process; returns (seconds per step, peak RSS in MiB)."""
+    code = (f"import json, resource, sys; sys.path.insert(0, {repr(sys.path[0])}); import ensemble as b; "
+            f"t = b.{which}({N}, {T}, {B}, {E}, {repeats}); "
+            "print(json.dumps([t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--skip-torch", action="store_true")
+    args = ap.parse_args()
+
+    N, T, B, E = 32, 100, 32, 64
+    ens, _ = _child("rnnlab_step", N, T, B, E, args.repeats)
+    one, _ = _child("rnnlab_step", N, T, B, 1, args.repeats)
+    print(f"[1] N={N} T={T} batch={B}: ensemble of {E} in one program {ens * 1e3:.1f} ms/step; "
+          f"{E} networks one after another {E * one * 1e3:.1f} ms/step -> ratio {ens / (E * one):.3f} "
+          f"(target <= 0.25: {'met' if ens / (E * one) <= 0.25 else 'MISSED'})")
+
+    N, T, B, E = 128, 200, 64, 64
+    ours, ours_mem = _child("rnnlab_step", N, T, B, E, args.repeats)
+    print(f"[2] N={N} T={T} batch={B} E={E}: rnnlab {ours / E * 1e3:.2f} ms per network-step, peak RSS {ours_mem:.0f} MiB")
+    if not args.skip_torch:
+        ref, ref_mem = _child("torch_step", N, T, B, E, max(3, args.repeats // 3))
+        print(f"    torch.func.vmap {ref / E * 1e3:.2f} ms per network-step, peak RSS {ref_mem:.0f} MiB")
+        print(f"    per-network cost ratio rnnlab/torch {ours / ref:.2f} (target <= 1: {'met' if ours <= ref else 'MISSED'}); "
+              f"memory ratio {ours_mem / ref_mem:.2f}")
+
+
+if __name__ == "__main__":
+    main()
