@@ -19,12 +19,13 @@ from .low_rank_rnn import LowRankRNN, LowRankRNNConfig
 from .lru import LRU, LRUConfig
 from .min_rnn import MinGRU, MinGRUConfig, MinLSTM, MinLSTMConfig
 from .s4d import S4D, S4DConfig
+from .spiking import SpikingRNN, SpikingRNNConfig
 
 REGISTRY: dict[str, type[ModelConfig]] = {
     c.name: c
     for c in (
         LeakyRNNConfig, GRUConfig, LSTMConfig, LowRankRNNConfig,
-        LRUConfig, MinGRUConfig, MinLSTMConfig, S4DConfig, LMUConfig,
+        LRUConfig, MinGRUConfig, MinLSTMConfig, S4DConfig, LMUConfig, SpikingRNNConfig,
     )
 }
 
@@ -32,7 +33,7 @@ __all__ = [
     "ModelConfig", "RecurrentModel", "run", "run_trial",
     "LeakyRNN", "LeakyRNNConfig", "GRU", "GRUConfig", "LSTM", "LSTMConfig",
     "LowRankRNN", "LowRankRNNConfig", "LRU", "LRUConfig", "MinGRU", "MinGRUConfig",
-    "MinLSTM", "MinLSTMConfig", "S4D", "S4DConfig", "LMU", "LMUConfig",
+    "MinLSTM", "MinLSTMConfig", "S4D", "S4DConfig", "LMU", "LMUConfig", "SpikingRNN", "SpikingRNNConfig",
     "REGISTRY", "config", "get", "names",
 ]
 

@@ -35,10 +35,10 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from ._base import RecurrentModel
-from ._scan import ACTIVATIONS, Encoder, LinearRecurrenceConfig
+from ._scan import ACTIVATIONS, Encoder, EncoderConfig, ModeConfig
 
 
-class LMUConfig(LinearRecurrenceConfig):
+class LMUConfig(ModeConfig, EncoderConfig):
     name: ClassVar[str] = "lmu"
     description: ClassVar[str] = "Legendre memory unit: fixed Legendre delay memory read by a hidden layer"
     paper: ClassVar[str] = "Voelker, Kajić & Eliasmith 2019, NeurIPS"

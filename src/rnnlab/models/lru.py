@@ -17,33 +17,31 @@ pairs (``B_re``, ``B_im``...) so any Optax optimiser works; the state is kept as
 dot-product collapse of Gothos/LRU-pytorch PR #2).
 
 ``mode='sequential'``: ``update`` is one step and ``run`` scans it; ``mode='parallel'``: the
-whole trial by ``jax.lax.associative_scan`` (``_scan.linear_scan``), equal up to float rounding.
+whole trial by a parallel prefix scan (``_scan.linear_scan``; ``scan='associative'`` for
+``jax.lax.associative_scan``), equal up to float rounding.
 """
 
 from __future__ import annotations
 
 import math
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 from pydantic import Field, model_validator
 
-from ._base import RecurrentModel
-from ._scan import ACTIVATIONS, Encoder, LinearRecurrenceConfig, complex_normal, linear_scan, to_complex, to_real
+from ._scan import DiagonalConfig, DiagonalModel, Encoder, complex_normal
 
 
-class LRUConfig(LinearRecurrenceConfig):
+class LRUConfig(DiagonalConfig):
     name: ClassVar[str] = "lru"
     description: ClassVar[str] = "linear recurrent unit: complex diagonal recurrence, ring init, γ normalisation"
     paper: ClassVar[str] = "Orvieto et al. 2023, ICML"
 
-    state_size: int | None = Field(None, gt=0, description="complex state size P (default hidden_size)")
     r_min: float = Field(0.0, ge=0, lt=1, description="smallest |λ| at init")
     r_max: float = Field(0.99, gt=0, lt=1, description="largest |λ| at init")
     max_phase: float = Field(2 * math.pi, gt=0, le=2 * math.pi, description="phases of λ drawn in U(0, max_phase)")
-    activation: Literal["gelu", "tanh", "relu", "identity"] = Field("gelu", description="φ after Re(Cx) + Du")
 
     @model_validator(mode="after")
     def _check(self):
@@ -51,15 +49,11 @@ class LRUConfig(LinearRecurrenceConfig):
             raise ValueError(f"r_max: must be >= r_min = {self.r_min} (got {self.r_max})")
         return self
 
-    @property
-    def P(self) -> int:
-        return self.state_size or self.hidden_size
-
     def build(self, input_size, output_size, key):
         return LRU(self, input_size, output_size, key)
 
 
-class LRU(RecurrentModel):
+class LRU(DiagonalModel):
     nu_log: jax.Array
     theta_log: jax.Array
     gamma_log: jax.Array
@@ -76,7 +70,7 @@ class LRU(RecurrentModel):
         width = cfg.encoder_size(input_size)
         E = Encoder.size(input_size, width)
         self.cfg = cfg
-        u1, u2 = jax.random.uniform(k1, (P,)), jax.random.uniform(k2, (P,))
+        u1, u2 = (jax.random.uniform(k, (P,), minval=1e-6) for k in (k1, k2))  # no log(0)
         self.nu_log = jnp.log(-0.5 * jnp.log(u1 * (cfg.r_max**2 - cfg.r_min**2) + cfg.r_min**2))
         self.theta_log = jnp.log(cfg.max_phase * u2)
         self.gamma_log = jnp.log(jnp.sqrt(1 - jnp.abs(self.eigenvalues()) ** 2))
@@ -94,24 +88,6 @@ class LRU(RecurrentModel):
         """Decay time constants ``−1/log|λ| = exp(−ν)`` of the P modes (in steps)."""
         return jnp.exp(-self.nu_log)
 
-    def initial_state(self):
-        return jnp.zeros(2 * self.cfg.P)
-
-    def input_drive(self, x):
-        u = self.encoder(x)
-        bu = jnp.exp(self.gamma_log) * ((self.B_re @ u) + 1j * (self.B_im @ u))
-        return to_real(bu), self.D @ u
-
-    def _out(self, x, du):
-        y = x.real @ self.C_re.T - x.imag @ self.C_im.T + du  # Re(C x) + D u
-        return ACTIVATIONS[self.cfg.activation](y)
-
-    def update(self, state, drive, key):
-        bu, du = drive
-        x = self.eigenvalues() * to_complex(state) + to_complex(bu)
-        return to_real(x), self._out(x, du)
-
-    def parallel_trial(self, drives, state0):
-        bu, du = drives
-        x = linear_scan(self.eigenvalues(), to_complex(bu), to_complex(state0))
-        return to_real(x[-1]), self._out(x, du)
+    def input_matrix(self) -> jax.Array:
+        """``γ ⊙ B`` (complex ``[P, E]``)."""
+        return jnp.exp(self.gamma_log)[:, None] * (self.B_re + 1j * self.B_im)

@@ -25,23 +25,20 @@ units remember longer at init.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 from pydantic import Field
 
-from ._base import ModelConfig, RecurrentModel
-from ._scan import log_scan
+from ._base import RecurrentModel
+from ._scan import ScanConfig, log_scan
 
 
-class _MinConfig(ModelConfig):
+class _MinConfig(ScanConfig):
     n_gates: ClassVar[int]
 
-    mode: Literal["sequential", "parallel"] = Field(
-        "sequential", description="'parallel': whole trials by a log-space associative scan (same result)"
-    )
     forget_bias: float = Field(0.0, description="initial bias towards keeping the state (−b_z or +b_f)")
 
 
@@ -103,7 +100,7 @@ class _MinRNN(RecurrentModel):
 
     def parallel_trial(self, drives, state0):
         log_a, log_z, v = jax.vmap(self._gates)(drives)
-        h = log_scan(log_a, log_z + _log_g(v), state0)
+        h = log_scan(log_a, log_z + _log_g(v), state0, self.cfg.scan)
         return h[-1], h
 
 

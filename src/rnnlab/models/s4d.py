@@ -12,31 +12,29 @@ encoding of it), zero-order-hold discretised with a trainable step ``Δ = exp(lo
 S4D-Lin initialisation ``λ_n = −½ + iπn``; ``log Δ ~ U(log dt_min, log dt_max)``;
 ``B ~ (N + iN)/√(2I)``, ``C ~ (N + iN)/√P``, ``D ~ N(0, 1/I)``. Complex parameters are stored as
 real/imaginary pairs and the state as ``[Re x, Im x]``. ``mode='parallel'`` evaluates a trial
-with ``jax.lax.associative_scan``; ``mode='sequential'`` steps ``update``.
+with a parallel prefix scan (``_scan.linear_scan``; ``scan='associative'`` for
+``jax.lax.associative_scan``); ``mode='sequential'`` steps ``update``.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 from pydantic import Field, model_validator
 
-from ._base import RecurrentModel
-from ._scan import ACTIVATIONS, Encoder, LinearRecurrenceConfig, complex_normal, linear_scan, to_complex, to_real
+from ._scan import DiagonalConfig, DiagonalModel, Encoder, complex_normal
 
 
-class S4DConfig(LinearRecurrenceConfig):
+class S4DConfig(DiagonalConfig):
     name: ClassVar[str] = "s4d"
     description: ClassVar[str] = "diagonal complex state-space model with ZOH and trainable step Δ"
     paper: ClassVar[str] = "Gu et al. 2022 (S4D); Smith et al. 2023 (S5)"
 
-    state_size: int | None = Field(None, gt=0, description="complex state size P (default hidden_size)")
     dt_min: float = Field(1e-3, gt=0, description="smallest initial step Δ")
     dt_max: float = Field(1e-1, gt=0, description="largest initial step Δ")
-    activation: Literal["gelu", "tanh", "relu", "identity"] = Field("gelu", description="φ after Re(Cx) + Du")
 
     @model_validator(mode="after")
     def _check(self):
@@ -44,15 +42,11 @@ class S4DConfig(LinearRecurrenceConfig):
             raise ValueError(f"dt_max: must be >= dt_min = {self.dt_min} (got {self.dt_max})")
         return self
 
-    @property
-    def P(self) -> int:
-        return self.state_size or self.hidden_size
-
     def build(self, input_size, output_size, key):
         return S4D(self, input_size, output_size, key)
 
 
-class S4D(RecurrentModel):
+class S4D(DiagonalModel):
     log_neg_re: jax.Array
     im: jax.Array
     log_dt: jax.Array
@@ -82,37 +76,15 @@ class S4D(RecurrentModel):
     def continuous_eigenvalues(self) -> jax.Array:
         return -jnp.exp(self.log_neg_re) + 1j * self.im
 
-    def discrete(self) -> tuple[jax.Array, jax.Array]:
-        """``(Ā [P], B̄ [P, E])`` by zero-order hold."""
-        lam = self.continuous_eigenvalues()
-        A = jnp.exp(jnp.exp(self.log_dt) * lam)
-        return A, ((A - 1) / lam)[:, None] * (self.B_re + 1j * self.B_im)
-
     def eigenvalues(self) -> jax.Array:
-        """Ā, the discrete-time eigenvalues (``|Ā| < 1``)."""
-        return self.discrete()[0]
+        """Ā = exp(Δ λ), the discrete-time eigenvalues (``|Ā| < 1``)."""
+        return jnp.exp(jnp.exp(self.log_dt) * self.continuous_eigenvalues())
+
+    def input_matrix(self) -> jax.Array:
+        """B̄ = (Ā − 1)/λ ⊙ B by zero-order hold (complex ``[P, E]``)."""
+        lam = self.continuous_eigenvalues()
+        return ((self.eigenvalues() - 1) / lam)[:, None] * (self.B_re + 1j * self.B_im)
 
     def taus(self):
         """Decay time constants ``−1/log|Ā| = 1/(Δ exp(ã))`` of the P modes (in steps)."""
         return 1.0 / (jnp.exp(self.log_dt) * jnp.exp(self.log_neg_re))
-
-    def initial_state(self):
-        return jnp.zeros(2 * self.cfg.P)
-
-    def input_drive(self, x):
-        u = self.encoder(x)
-        return to_real(self.discrete()[1] @ u), self.D @ u
-
-    def _out(self, x, du):
-        y = x.real @ self.C_re.T - x.imag @ self.C_im.T + du
-        return ACTIVATIONS[self.cfg.activation](y)
-
-    def update(self, state, drive, key):
-        bu, du = drive
-        x = self.eigenvalues() * to_complex(state) + to_complex(bu)
-        return to_real(x), self._out(x, du)
-
-    def parallel_trial(self, drives, state0):
-        bu, du = drives
-        x = linear_scan(self.eigenvalues(), to_complex(bu), to_complex(state0))
-        return to_real(x[-1]), self._out(x, du)

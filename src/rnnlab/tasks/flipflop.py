@@ -21,6 +21,7 @@ import jax.numpy as jnp
 from pydantic import Field
 
 from ._base import Batch, Task
+from ._random import normal, uniforms
 
 
 class FlipFlop(Task):
@@ -45,14 +46,14 @@ class FlipFlop(Task):
         return self.n_bits
 
     def sample(self, key, batch_size, level=None) -> Batch:
-        k_on, k_sign, k_noise = jax.random.split(key, 3)
         shape = (batch_size, self.n_steps, self.n_bits)
-        on = jax.random.bernoulli(k_on, self.p, shape)
-        sign = jnp.where(jax.random.bernoulli(k_sign, 0.5, shape), 1.0, -1.0)
+        u_on, u_sign, u_noise = uniforms(key, shape, shape, shape)
+        on = u_on < self.p
+        sign = jnp.where(u_sign < 0.5, 1.0, -1.0)
         pulses = jnp.where(on, sign, 0.0)
         t = jnp.arange(self.n_steps)[None, :, None]
         last = jax.lax.cummax(jnp.where(on, t, -1), axis=1)
         held = jnp.take_along_axis(pulses, jnp.maximum(last, 0), axis=1)
         targets = jnp.where(last >= 0, held, 0.0)
-        inputs = pulses + self.noise * jax.random.normal(k_noise, shape)
+        inputs = pulses + self.noise * normal(u_noise)
         return Batch(inputs, targets, jnp.ones_like(targets), {"pulses": pulses})

@@ -30,6 +30,7 @@ import jax.numpy as jnp
 from pydantic import Field, ValidationInfo, field_validator
 
 from ._base import Batch, Task
+from ._random import integers, uniforms
 
 
 class _BinaryMemoryTask(Task):
@@ -85,15 +86,12 @@ class _BinaryMemoryTask(Task):
 
     def sample(self, key, batch_size, level=None) -> Batch:
         level = jnp.asarray(self.n if level is None else level, jnp.int32)
-        k_len, k_p, k_bits = jax.random.split(key, 3)
         T = self.n_steps
-        length = jax.random.randint(k_len, (), level + 2, 4 * level + 2)
-        if self.balanced:
-            p = jnp.full((batch_size, 1), 0.5)
-        else:
-            p = jax.random.uniform(k_p, (batch_size, 1))
+        u_len, u_p, u_bits = uniforms(key, (), (batch_size, 1), (batch_size, T))
+        length = integers(u_len, level + 2, 4 * level + 2)
+        p = jnp.full((batch_size, 1), 0.5) if self.balanced else u_p
         t = jnp.arange(T)
-        bits = (jax.random.uniform(k_bits, (batch_size, T)) < p) & (t[None, :] < length)
+        bits = (u_bits < p) & (t[None, :] < length)
         bits = bits.astype(jnp.int32)
         ns = self.head_ns(level)
         labels = self._labels(bits, length, ns)  # [B, H]
