@@ -127,3 +127,20 @@ def test_unknown_task_lists_choices():
 def test_bad_task_parameter_is_named(name, params, field):
     with pytest.raises(ValueError, match=rf"task '{name}': {field}:"):
         tasks.get(name, **params)
+
+
+@pytest.mark.parametrize("name", tasks.names())
+def test_harder_version_is_longer(name):
+    task = tasks.get(name)
+    assert task.harder(2.0).n_steps > task.n_steps
+    with pytest.raises(ValueError, match="factor"):
+        task.harder(0.0)
+
+
+def test_harder_parity_keeps_labels_right_on_longer_sequences():
+    task = tasks.get("nparity", n=3).harder(4.0)
+    b = task.sample(jax.random.PRNGKey(4), 64)
+    L = int(b.info["length"][0])
+    bits = np.asarray(b.info["bits"])
+    assert task.n_steps == 52 and 5 <= L <= 52
+    np.testing.assert_array_equal(np.asarray(b.targets)[:, L - 1].argmax(-1), bits[:, L - 3 : L].sum(1) % 2)

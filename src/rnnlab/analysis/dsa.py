@@ -160,8 +160,9 @@ def _optimise_C(A, B, C0, steps: int, lr: float):
             upd, st = opt.update(g, st, K)
             return (optax.apply_updates(K, upd), st), None
 
-        (K, _), _ = jax.lax.scan(step, (K, opt.init(K)), None, length=steps)
-        return orth(C0, K), loss(K, C0)
+        (KT, _), _ = jax.lax.scan(step, (K, opt.init(K)), None, length=steps)
+        l0, lT = loss(K, C0), loss(KT, C0)  # keep the start if Adam did not improve on it
+        return jnp.where(lT < l0, orth(C0, KT), C0), jnp.minimum(lT, l0)
 
     return jax.vmap(one)(C0)
 

@@ -60,6 +60,8 @@ class Task(BaseModel):
     n_classes: ClassVar[int | None] = None
     #: True for tasks whose ``sample`` honours a traced ``level`` (curriculum tasks)
     has_levels: ClassVar[bool] = False
+    #: the fields (durations, lengths) that ``harder`` scales
+    harder_fields: ClassVar[tuple[str, ...]] = ()
 
     @property
     def n_inputs(self) -> int:  # pragma: no cover - abstract
@@ -100,6 +102,22 @@ class Task(BaseModel):
         """Whether ``metric`` is at least as good as ``threshold``."""
         return metric >= threshold if self.higher_is_better else metric <= threshold
 
+    def harder(self, factor: float = 2.0) -> "Task":
+        """A longer/harder version for out-of-distribution tests: ``harder_fields`` times ``factor``."""
+        if not factor > 0:
+            raise ValueError(f"factor: must be > 0 (got {factor})")
+        params = dict(self)
+        params.update({f: _scale(params[f], factor) for f in self.harder_fields})
+        return type(self)(**params)
+
     def params(self) -> dict[str, Any]:
         """The task's parameters as plain Python values."""
         return self.model_dump(mode="json")
+
+
+def _scale(value: Any, factor: float) -> Any:
+    if isinstance(value, tuple):
+        return tuple(v * factor for v in value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return max(int(round(value * factor)), value)
+    return value * factor

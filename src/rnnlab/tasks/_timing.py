@@ -96,14 +96,6 @@ def min_steps(*fields: str, minimum: int = 1):
     return field_validator(*fields)(check)
 
 
-def _scale(value, factor: float):
-    if isinstance(value, tuple):
-        return tuple(v * factor for v in value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return max(int(round(value * factor)), value)
-    return value * factor
-
-
 class TimedTask(Task):
     """A task whose ``harder()`` multiplies the durations listed in ``harder_fields``.
 
@@ -112,13 +104,3 @@ class TimedTask(Task):
 
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
-    #: the fields (durations, lengths) that ``harder`` scales
-    harder_fields: ClassVar[tuple[str, ...]] = ()
-
-    def harder(self, factor: float = 2.0) -> Task:
-        """The same task with the ``harder_fields`` durations multiplied by ``factor`` (> 1: longer)."""
-        if not factor > 0:
-            raise ValueError(f"factor: must be > 0 (got {factor})")
-        params = dict(self)
-        params.update({f: _scale(params[f], factor) for f in self.harder_fields})
-        return type(self)(**params)

@@ -31,6 +31,7 @@ class FlipFlop(Task):
     loss: ClassVar[str] = "mse"
     metric_name: ClassVar[str] = "mse"
     higher_is_better: ClassVar[bool] = False
+    harder_fields: ClassVar[tuple[str, ...]] = ("n_steps",)
 
     n_bits: int = Field(3, ge=1, description="number of channels N")
     n_steps: int = Field(100, ge=2, description="trial length T in steps")

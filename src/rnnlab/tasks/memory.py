@@ -17,7 +17,8 @@ a curriculum allocates the heads it will need up front so that shapes never chan
 Arrays are ``T = 4n + 1`` steps long (the longest possible L); a trial of length L < T is
 followed by zeros that are never scored, so the output at step L is exactly that of a
 length-L sequence. ``sample(key, B, level)`` takes a traced ``level ≤ n`` that plays the
-role of N (shapes stay those of ``n``): members of an ensemble can sit at different stages
+role of N (shapes stay those of ``n``). ``max_length`` (set by ``harder``) draws lengths from
+``[N+2, max_length]`` instead, for tests on longer sequences than those trained on: members of an ensemble can sit at different stages
 of a curriculum in one program.
 """
 
@@ -44,6 +45,9 @@ class _BinaryMemoryTask(Task):
     n: int = Field(2, ge=1, description="memory depth N (largest N for heads='multi')")
     heads: Literal["single", "multi"] = Field("single", description="one head for N, or heads for 1..N")
     n_heads: int | None = Field(None, ge=1, description="readout heads allocated (head k answers N=k+1)")
+    max_length: int | None = Field(
+        None, ge=3, description="longest sequence (default 4n+1); lengths ~ U[N+2, max_length] when set"
+    )
 
     @field_validator("n_heads")
     @classmethod
@@ -69,7 +73,13 @@ class _BinaryMemoryTask(Task):
 
     @property
     def n_steps(self) -> int:
-        return 4 * self.n + 1
+        return self.max_length if self.max_length is not None else 4 * self.n + 1
+
+    def harder(self, factor: float = 2.0) -> "_BinaryMemoryTask":
+        """The same N with sequences up to ``factor`` times longer (out-of-distribution lengths)."""
+        if not factor > 0:
+            raise ValueError(f"factor: must be > 0 (got {factor})")
+        return self.model_copy(update={"max_length": max(int(round(self.n_steps * factor)), self.n + 2)})
 
     def head_ns(self, level) -> jnp.ndarray:
         """The N each head answers for, at curriculum ``level``."""
@@ -88,7 +98,8 @@ class _BinaryMemoryTask(Task):
         level = jnp.asarray(self.n if level is None else level, jnp.int32)
         T = self.n_steps
         u_len, u_p, u_bits = uniforms(key, (), (batch_size, 1), (batch_size, T))
-        length = integers(u_len, level + 2, 4 * level + 2)
+        high = 4 * level + 2 if self.max_length is None else self.max_length + 1
+        length = integers(u_len, level + 2, high)
         p = jnp.full((batch_size, 1), 0.5) if self.balanced else u_p
         t = jnp.arange(T)
         bits = (u_bits < p) & (t[None, :] < length)
