@@ -1,13 +1,12 @@
 """Geometry: PCA and participation ratio against known spectra, weight/Jacobian spectra."""
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 from scipy.linalg import block_diag, subspace_angles
 from scipy.stats import ortho_group
 
-import rnnlab
+from analysis_fixtures import random_model
 from rnnlab.analysis import PCA, jacobian_spectrum, participation_ratio, pca, weight_spectrum
 
 
@@ -51,7 +50,7 @@ def test_pca_recovers_a_planted_subspace():
 
 
 def test_weight_spectrum_of_a_planted_matrix():
-    model = rnnlab.models.get("leaky_rnn", input_size=2, output_size=2, key=jax.random.PRNGKey(0), hidden_size=6)
+    model = random_model("leaky_rnn", 2, 2, hidden_size=6)
     th = 0.4
     expected = np.array([-1.2, 0.9 * np.exp(1j * th), 0.9 * np.exp(-1j * th), 0.5, 0.1, -0.3])
     rot = 0.9 * np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
@@ -66,8 +65,8 @@ def test_weight_spectrum_of_a_planted_matrix():
 
 
 def test_jacobian_spectrum_matches_the_analytic_jacobian(tmp_path):
-    cfg = rnnlab.models.config("leaky_rnn", hidden_size=6, tau=2.0, tau_spread=1.0, gain=1.5)
-    model = cfg.build(2, 2, jax.random.PRNGKey(1))
+    model = random_model("leaky_rnn", 2, 2, seed=1, hidden_size=6)
+    model = eqx.tree_at(lambda m: m.W, model, 1.5 * model.W)
     x = np.random.default_rng(0).standard_normal((2, 12, 2)).astype(np.float32)
     js = jacobian_spectrum(model, x, every=3)
     assert js.eigenvalues.shape == (2, 4, 6) and list(js.times) == [0, 3, 6, 9]

@@ -3,7 +3,6 @@
 import itertools
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -11,6 +10,7 @@ from scipy.linalg import block_diag, orthogonal_procrustes
 from scipy.stats import ortho_group
 
 import rnnlab
+from analysis_fixtures import random_model
 from rnnlab.analysis import (
     DSAResult,
     WeightDistance,
@@ -59,8 +59,8 @@ def test_procrustes_distance():
     assert np.isclose(procrustes_distance(X, Y, "euclidean") ** 2, 2 - 2 * np.cos(d), atol=1e-10)
 
 
-def _leaky(n, key, **kw):
-    return rnnlab.models.get("leaky_rnn", input_size=2, output_size=2, key=jax.random.PRNGKey(key), hidden_size=n, **kw)
+def _leaky(n, seed, **kw):
+    return random_model("leaky_rnn", 2, 2, seed=seed, hidden_size=n, **kw)
 
 
 def _permute(model, perm):

@@ -1,7 +1,6 @@
 """Timescale analysis: AC estimator, exponential fits on processes with known τ, a model run."""
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -9,6 +8,7 @@ from scipy.signal import lfilter
 from scipy.stats import ortho_group
 
 import rnnlab
+from analysis_fixtures import random_model
 from rnnlab.analysis import (
     NetworkTimescales,
     autocorrelation,
@@ -81,9 +81,9 @@ def test_fit_prefers_double_exponential_for_two_timescales():
 
 def test_network_timescales_of_uncoupled_leaky_units():
     # W = 0: h_t = (1 − α) h_{t−1} + α tanh(U x_t + b) with i.i.d. inputs is AR(1), φ = 1 − dt/τ.
-    cfg = rnnlab.models.config("leaky_rnn", hidden_size=6, tau=5.0, train_tau=False)
-    model = cfg.build(2, 2, jax.random.PRNGKey(0))
-    model = eqx.tree_at(lambda m: m.W, model, jnp.zeros_like(model.W))
+    model = random_model("leaky_rnn", 2, 2, hidden_size=6, train_tau=False)
+    tau_raw = jnp.full(6, np.log(np.expm1(5.0 - 1.0)), jnp.float32)  # τ = dt + softplus(τ̃) = 5
+    model = eqx.tree_at(lambda m: (m.W, m.tau_raw), model, (jnp.zeros_like(model.W), tau_raw))
     task = rnnlab.tasks.get("flipflop", n_bits=2, p=0.5)
     res = network_timescales(model, task, key=1, n_steps=20_000, burn_in=200, n_trials=4)
     np.testing.assert_allclose(res.tau_single, single_neuron_taus(model))

@@ -30,6 +30,7 @@ from typing import Any, Callable, Literal, Sequence
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from ..models.gated import GRU, LSTM
 from ._results import Result, _figure, _finish
 from .dsa import DMD, DSAResult, delay_embed, dmd, dsa, similarity_transform_distance
 
@@ -72,16 +73,16 @@ def _unit_params(model: Any) -> dict[str, np.ndarray]:
     n = model.hidden_size
     out = np.asarray(model.readout_layer.weight, dtype=np.float64)
     fixed = np.asarray(model.readout_layer.bias if model.readout_layer.bias is not None else [], dtype=np.float64)
-    if hasattr(model, "recurrent_weights"):  # LeakyRNN
-        rec = np.asarray(model.recurrent_weights(), dtype=np.float64)[None]
-        inp = np.asarray(model.U, dtype=np.float64)[None]
-        vec = np.stack([np.asarray(model.b), np.asarray(model.taus())]).astype(np.float64)
-    elif hasattr(model, "W_h"):  # GRU / LSTM: gate blocks stacked along rows
+    if isinstance(model, (GRU, LSTM)):  # gate blocks stacked along rows
         g = model.W_h.shape[0] // n
         rec = np.asarray(model.W_h, dtype=np.float64).reshape(g, n, n)
         inp = np.asarray(model.W_i, dtype=np.float64).reshape(g, n, -1)
         vec = np.concatenate([np.asarray(model.b_i).reshape(g, n), np.asarray(model.b_h).reshape(g, n)])
         vec = vec.astype(np.float64)
+    elif all(hasattr(model, a) for a in ("recurrent_weights", "U", "b", "taus")):  # leaky rate networks
+        rec = np.asarray(model.recurrent_weights(), dtype=np.float64)[None]
+        inp = np.asarray(model.U, dtype=np.float64)[None]
+        vec = np.stack([np.asarray(model.b), np.asarray(model.taus())]).astype(np.float64)
     else:
         raise TypeError(f"weight_distance does not know the weights of {type(model).__name__}")
     return {"rec": rec, "inp": inp, "vec": vec, "out": out, "fixed": fixed}
@@ -138,7 +139,9 @@ class WeightDistance(Result):
 def weight_distance(
     model1: Any, model2: Any, max_iter: int = 50, n_random: int = 4, seed: int = 0
 ) -> WeightDistance:
-    """Permutation-aligned weight distance between two models of the same family and size.
+    """Permutation-aligned weight distance between two models of the same family and size
+    (leaky rate networks with ``recurrent_weights()``, ``U``, ``b``, ``taus()`` — LeakyRNN,
+    LowRankRNN — and GRU/LSTM, whose gate blocks share the permutation).
 
     Weight matching is iterated from the identity, from the assignment of the input/readout
     similarity alone, and from ``n_random`` random permutations; the best end point wins.

@@ -9,8 +9,11 @@ encoding of it), zero-order-hold discretised with a trainable step ``Δ = exp(lo
     Ā = exp(Δ λ),   B̄ = (Ā − 1)/λ ⊙ B           (ZOH, element-wise)
     x_t = Ā ⊙ x_{t−1} + B̄ u_t,     y_t = Re(C x_t) + D u_t,     activity φ(y_t)
 
-S4D-Lin initialisation ``λ_n = −½ + iπn``; ``log Δ ~ U(log dt_min, log dt_max)``;
-``B ~ (N + iN)/√(2I)``, ``C ~ (N + iN)/√P``, ``D ~ N(0, 1/I)``. Complex parameters are stored as
+S4D-Lin initialisation ``λ_n = −½ + iπn`` (``init='real'``: S4D-Real, ``λ_n = −(n + 1)``); ``log Δ ~ U(log dt_min, log dt_max)``;
+``B ~ (N + iN)/√(2I)``, ``C ~ c_std (N + iN)/√2`` (S4D: std 1), ``D ~ N(0, 1/I)``.
+A single impulse moves the state by only ``|B̄| ≈ Δ|B|``, so with small steps Δ a single
+layer needs a large ``c_std`` to read sparse events out quickly (the adding test uses
+``dt_max = 0.01``, ``c_std = 3.5``). Complex parameters are stored as
 real/imaginary pairs and the state as ``[Re x, Im x]``. ``mode='parallel'`` evaluates a trial
 with a parallel prefix scan (``_scan.linear_scan``; ``scan='associative'`` for
 ``jax.lax.associative_scan``); ``mode='sequential'`` steps ``update``.
@@ -18,7 +21,7 @@ with a parallel prefix scan (``_scan.linear_scan``; ``scan='associative'`` for
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import equinox as eqx
 import jax
@@ -33,6 +36,8 @@ class S4DConfig(DiagonalConfig):
     description: ClassVar[str] = "diagonal complex state-space model with ZOH and trainable step Δ"
     paper: ClassVar[str] = "Gu et al. 2022 (S4D); Smith et al. 2023 (S5)"
 
+    init: Literal["lin", "real"] = Field("lin", description="S4D-Lin λ_n = −½ + iπn or S4D-Real λ_n = −(n + 1)")
+    c_std: float = Field(1.0, gt=0, description="std of the complex entries of C at init (S4D: 1)")
     dt_min: float = Field(1e-3, gt=0, description="smallest initial step Δ")
     dt_max: float = Field(1e-1, gt=0, description="largest initial step Δ")
 
@@ -63,12 +68,14 @@ class S4D(DiagonalModel):
         width = cfg.encoder_size(input_size)
         E = Encoder.size(input_size, width)
         self.cfg = cfg
-        self.log_neg_re = jnp.full(P, jnp.log(0.5))
-        self.im = jnp.pi * jnp.arange(P, dtype=jnp.float32)
+        n = jnp.arange(P, dtype=jnp.float32)
+        lin = cfg.init == "lin"
+        self.log_neg_re = jnp.full(P, jnp.log(0.5)) if lin else jnp.log(n + 1)
+        self.im = jnp.pi * n if lin else jnp.zeros(P)
         lo, hi = jnp.log(cfg.dt_min), jnp.log(cfg.dt_max)
         self.log_dt = lo + (hi - lo) * jax.random.uniform(kt, (P,))
         self.B_re, self.B_im = complex_normal(kb, (P, E), 1.0 / jnp.sqrt(E))
-        self.C_re, self.C_im = complex_normal(kc, (N, P), 1.0 / jnp.sqrt(P))
+        self.C_re, self.C_im = complex_normal(kc, (N, P), cfg.c_std)
         self.D = jax.random.normal(kd, (N, E)) / jnp.sqrt(E)
         self.encoder = Encoder(input_size, width, ke)
         self.readout_layer = eqx.nn.Linear(N, output_size, key=kr)

@@ -1,0 +1,148 @@
+"""Linear-recurrence models: the parallel mode equals the sequential one (outputs and
+gradients, from zero and from random initial states), and each model's defining property."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.linalg
+import scipy.special
+
+from rnnlab import models
+from rnnlab.models import _scan
+from rnnlab.models.lmu import legendre_memory
+
+KEY = jax.random.PRNGKey(0)
+T = 1000
+PARALLEL = {
+    "lru": dict(r_min=0.9, r_max=0.999, encoder="mlp"),
+    "s4d": dict(state_size=12),
+    "min_gru": dict(forget_bias=2.0),
+    "min_lstm": {},
+    "lmu": dict(theta=300.0, memory_channels=2, encoder="mlp"),
+}
+
+
+def _initial_states(model, key):
+    """Two initial states: zeros (the usual start) and a random one (continuing a trial)."""
+    zero = model.initial_state()
+    leaves, treedef = jax.tree.flatten(zero)
+    keys = jax.random.split(key, len(leaves))
+    rand = jax.tree.unflatten(treedef, [jax.random.normal(k, x.shape) for k, x in zip(keys, leaves)])
+    return jax.tree.map(lambda a, b: jnp.stack([a, b]), zero, rand)
+
+
+def _loss(model, x, s0):
+    act, out, final = jax.vmap(lambda x, s: models.run_trial(model, x, state0=s))(x, s0)
+    final = sum(jnp.mean(f**2) for f in jax.tree.leaves(final))
+    return jnp.mean(out**2) + jnp.mean(act**2) + jnp.mean(act) + final, (act, out)
+
+
+def _close(a, b, rtol):
+    a, b = np.asarray(a), np.asarray(b)
+    np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-5 * max(1.0, float(np.abs(b).max())))
+
+
+@pytest.mark.parametrize("name", sorted(PARALLEL))
+def test_parallel_mode_matches_sequential_outputs_and_gradients(name):
+    """T = 1000 float32 steps from a zero and a random initial state; gradients w.r.t. every parameter."""
+    x = jax.random.normal(jax.random.PRNGKey(1), (2, T, 3))
+    grads, values = {}, {}
+    for mode in ("sequential", "parallel"):
+        m = models.get(name, input_size=3, output_size=2, key=KEY, hidden_size=16, mode=mode, **PARALLEL[name])
+        s0 = _initial_states(m, jax.random.PRNGKey(2))
+        (_, values[mode]), grads[mode] = eqx.filter_jit(eqx.filter_value_and_grad(_loss, has_aux=True))(m, x, s0)
+    for a, b in zip(values["parallel"], values["sequential"]):
+        _close(a, b, rtol=1e-5)
+    gp = jax.tree.leaves(eqx.filter(grads["parallel"], eqx.is_array))
+    gs = jax.tree.leaves(eqx.filter(grads["sequential"], eqx.is_array))
+    assert len(gs) == len(gp) > 0
+    for a, b in zip(gp, gs):
+        assert np.all(np.isfinite(a)) and np.any(b != 0)
+        _close(a, b, rtol=1e-4)
+
+
+def test_prefix_scan_methods_agree_and_match_a_loop():
+    k1, k2, k3 = jax.random.split(KEY, 3)
+    a = jax.random.uniform(k1, (37, 4), minval=0.5, maxval=1.0)
+    b = jax.random.normal(k2, (37, 4))
+    h0 = jax.random.normal(k3, (4,))
+    h, ref = h0, []
+    for t in range(37):
+        h = a[t] * h + b[t]
+        ref.append(h)
+    for method in ("doubling", "associative"):
+        np.testing.assert_allclose(_scan.linear_scan(a, b, h0, method), np.stack(ref), rtol=1e-5, atol=1e-6)
+        # log space: positive a, b; any sign of h0 (the minGRU-pytorch#9 bug used log h0)
+        bp = jnp.abs(b)
+        got = _scan.log_scan(jnp.log(a), jnp.log(bp), h0, method)
+        np.testing.assert_allclose(got, _scan.linear_scan(a, bp, h0), rtol=1e-5, atol=1e-5)
+
+
+def test_lru_ring_initialisation_and_stability():
+    cfg = dict(r_min=0.4, r_max=0.9, max_phase=np.pi / 5, state_size=500)
+    m = models.get("lru", input_size=2, output_size=1, key=KEY, hidden_size=8, **cfg)
+    lam = np.asarray(m.eigenvalues())
+    r = np.abs(lam)
+    assert np.all(r >= 0.4 - 1e-6) and np.all(r <= 0.9 + 1e-6)
+    assert np.all(np.angle(lam) >= 0) and np.all(np.angle(lam) <= np.pi / 5 + 1e-6)
+    # density ∝ r on the ring: E[r²] is the midpoint of [r_min², r_max²]
+    assert abs(np.mean(r**2) - (0.4**2 + 0.9**2) / 2) < 0.02
+    np.testing.assert_allclose(np.exp(np.asarray(m.gamma_log)), np.sqrt(1 - r**2), rtol=1e-5)
+    # |λ| = exp(−exp(ν)) never exceeds 1, whatever the parameters (= 1 only when float32 rounds)
+    wild = eqx.tree_at(lambda m: m.nu_log, m, m.nu_log + jnp.linspace(-40.0, 5.0, 500))
+    assert np.all(np.abs(np.asarray(wild.eigenvalues())) <= 1 + 2e-7)
+    with pytest.raises(ValueError, match="r_max: must be >= r_min"):
+        models.config("lru", r_min=0.9, r_max=0.5)
+    with pytest.raises(ValueError, match="r_max: Input should be less than 1"):
+        models.config("lru", r_max=1.0)
+
+
+def test_s4d_is_stable_and_zoh_exact():
+    m = models.get("s4d", input_size=2, output_size=1, key=KEY, hidden_size=8, state_size=6)
+    lam = np.asarray(m.continuous_eigenvalues(), np.complex128)
+    dt = np.exp(np.asarray(m.log_dt, np.float64))
+    np.testing.assert_allclose(m.eigenvalues(), np.exp(dt * lam), rtol=1e-5)
+    B = np.asarray(m.B_re) + 1j * np.asarray(m.B_im)
+    zoh = ((np.exp(dt * lam) - 1) / lam)[:, None] * B  # ∫_0^Δ e^{λs} ds · B
+    np.testing.assert_allclose(m.input_matrix(), zoh, rtol=1e-4, atol=1e-7)
+    wild = eqx.tree_at(lambda m: (m.log_neg_re, m.log_dt), m, (m.log_neg_re - 20.0, m.log_dt + 5.0))
+    assert np.all(np.abs(np.asarray(wild.eigenvalues())) <= 1 + 2e-7)
+
+
+def test_lmu_matrices_are_the_zoh_legendre_delay_and_decode_the_delayed_input():
+    d, theta = 12, 50.0
+    Ad, Bd = legendre_memory(d, theta, 1.0)
+    i, j = np.meshgrid(np.arange(d), np.arange(d), indexing="ij")
+    A = (2 * i + 1) * np.where(i < j, -1.0, (-1.0) ** (i - j + 1)) / theta
+    B = (2 * np.arange(d) + 1) * (-1.0) ** np.arange(d) / theta
+    M = scipy.linalg.expm(np.block([[A, B[:, None]], [np.zeros((1, d + 1))]]))  # ZOH via the augmented matrix
+    np.testing.assert_allclose(Ad, M[:d, :d], atol=1e-10)
+    np.testing.assert_allclose(Bd, M[:d, d], atol=1e-10)
+    # the memory holds the input's last θ steps: Legendre polynomials at r = 1 decode u(t − θ)
+    t = np.arange(400)
+    u = np.sin(2 * np.pi * t / 97.0)
+    m = np.zeros(d)
+    for k in range(len(t)):
+        m = Ad @ m + Bd * u[k]
+    for lag in (0, 25, 50):  # u(t − θ') ≈ Σ_i P_i(2θ'/θ − 1) m_i (Voelker et al. 2019, eq. 3)
+        decoder = scipy.special.eval_legendre(np.arange(d), 2 * lag / theta - 1)
+        assert abs(m @ decoder - u[-1 - lag]) < 0.05, lag
+
+
+def test_lmu_feedback_variant_is_sequential_only():
+    with pytest.raises(ValueError, match="mode: 'parallel' needs hidden_feedback=False"):
+        models.config("lmu", hidden_feedback=True, mode="parallel")
+    m = models.get("lmu", input_size=2, output_size=1, key=KEY, hidden_size=8, hidden_feedback=True)
+    act, out = models.run(m, jnp.ones((1, 5, 2)))
+    assert act.shape == (1, 5, 8) and np.all(np.isfinite(np.asarray(out)))
+
+
+def test_min_gru_hidden_state_stays_positive_and_gates_ignore_the_state():
+    m = models.get("min_gru", input_size=3, output_size=1, key=KEY, hidden_size=8)
+    act, _ = models.run(m, jax.random.normal(KEY, (2, 50, 3)) * 5)
+    assert np.all(np.asarray(act) > 0)
+    d = m.input_drive(jnp.ones(3))
+    J = jax.jacobian(lambda h: m.update(h, d, None)[0])(jnp.ones(8))
+    np.testing.assert_allclose(J, np.diag(np.diag(J)), atol=0)  # element-wise: diagonal Jacobian
