@@ -10,9 +10,11 @@ Each analysis is a function returning a small frozen result (NumPy arrays and sc
 * ``geometry``: PCA, participation ratio, weight and Jacobian eigenspectra.
 * ``similarity``: linear CKA, Procrustes shape distance, permutation-aligned weight distance,
   and ``dsa``: Dynamical Similarity Analysis (Ostrow et al. 2023).
+* ``degeneracy``: behavioural, dynamical and weight degeneracy of an ensemble (Huang et al. 2025).
 """
 
 from ._dynamics import state_trajectories
+from .degeneracy import DegeneracyResult, degeneracy
 from .dsa import DMD, DSAResult, delay_embed, dmd, dsa, similarity_transform_distance
 from .fixed_points import FixedPoints, find_fixed_points
 from .geometry import PCA, JacobianSpectrum, Spectrum, jacobian_spectrum, participation_ratio, pca, weight_spectrum
@@ -39,4 +41,6 @@ __all__ = [
     # similarity
     "linear_cka", "procrustes_distance", "WeightDistance", "weight_distance", "DistanceMatrix", "pairwise",
     "DMD", "DSAResult", "delay_embed", "dmd", "dsa", "similarity_transform_distance",
+    # degeneracy
+    "DegeneracyResult", "degeneracy",
 ]

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -39,7 +40,7 @@ from scipy.cluster.vq import kmeans2
 from ..models import run
 from ._dynamics import _deterministic, _flat_step, state_trajectories
 from ._results import Result, _figure, _finish
-from .perturbation import _key
+from .perturbation import _key, _sample
 
 __all__ = ["Automaton", "extract_automaton", "minimize_dfa", "run_dfa"]
 
@@ -127,11 +128,21 @@ def _label_rows(outputs: np.ndarray, task: Any) -> np.ndarray:
     return np.rint(outputs).astype(int)
 
 
+@eqx.filter_jit
+def _outputs(model: Any, inputs: jax.Array) -> jax.Array:
+    return run(model, inputs)[1]
+
+
+@eqx.filter_jit
+def _task_metric(task: Any, outputs: jax.Array, batch: Any) -> jax.Array:
+    return task.metric(outputs, batch)
+
+
 def _network(model: Any, inputs: Any, task: Any):
-    """Flat states ``[B, T, D]`` and label rows ``[B, T, H]`` of a noise-free run."""
+    """Flat states ``[B, T, D]``, label rows ``[B, T, H]`` and outputs of a noise-free run."""
     states = np.asarray(state_trajectories(model, inputs), dtype=np.float64)
-    outputs = np.asarray(run(model, jnp.asarray(inputs))[1])
-    return states, _label_rows(outputs, task)
+    outputs = _outputs(model, jnp.asarray(inputs))
+    return states, _label_rows(np.asarray(outputs), task), outputs
 
 
 # ---- extraction ------------------------------------------------------------------------------
@@ -253,12 +264,12 @@ def extract_automaton(
     """
     model = _deterministic(model)
     k_ext, k_test = jax.random.split(_key(key))
-    ext = task.sample(k_ext, batch_size)
-    test = task.harder(test_factor).sample(k_test, test_batch)
+    ext = _sample(task, k_ext, batch_size)
+    test = _sample(task.harder(test_factor), k_test, test_batch)
     alphabet, sym = _symbols(ext.inputs, None, max_symbols)
     _, sym_t = _symbols(test.inputs, alphabet, max_symbols)
-    states, rows = _network(model, ext.inputs, task)
-    states_t, rows_t = _network(model, test.inputs, task)
+    states, rows, _ = _network(model, ext.inputs, task)
+    _, rows_t, out_t = _network(model, test.inputs, task)
     H = rows.shape[-1]
     label_rows, codes = np.unique(np.concatenate([rows.reshape(-1, H), rows_t.reshape(-1, H)]), axis=0,
                                   return_inverse=True)
@@ -279,9 +290,8 @@ def extract_automaton(
     agree, kk, d, out = best
     pred = run_dfa(d, out, sym_t)
     scored = np.asarray(test.mask).max(-1) > 0
-    _, out_net = run(model, test.inputs)
     return Automaton(
         d, out, alphabet, label_rows, len(out), kk, agree, float(np.mean(pred == lab_t)),
         float(np.mean((pred == lab_t)[scored])) if scored.any() else float("nan"),
-        float(task.metric(out_net, test)), float(test_factor), int(sym_t.shape[1]),
+        float(_task_metric(task, out_t, test)), float(test_factor), int(sym_t.shape[1]),
     )

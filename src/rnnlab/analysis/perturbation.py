@@ -57,6 +57,12 @@ def _key(key: Any) -> jax.Array:
 
 
 @eqx.filter_jit
+def _sample(task, key, batch_size):
+    """``task.sample(key, batch_size)`` as one compiled program (eager sampling compiles op by op)."""
+    return task.sample(key, batch_size)
+
+
+@eqx.filter_jit
 def _metric_jit(model, task, batch, key):
     _, outputs = run(model, batch.inputs, key)
     return task.metric(outputs, batch)
@@ -79,11 +85,16 @@ def ablate(model: Any, units: Sequence[int] | np.ndarray) -> Any:
     units = np.unique(np.asarray(units, dtype=int).ravel())
     if units.size and (units.min() < 0 or units.max() >= n):
         raise ValueError(f"units: indices must lie in 0..{n - 1} (got {units.tolist()})")
+    if not isinstance(model, (LeakyRNN, LowRankRNN, GRU, LSTM)):
+        raise TypeError(f"ablate: {type(model).__name__} is not supported (LeakyRNN, LowRankRNN, GRU, LSTM)")
     keep = np.ones(n, np.float32)
     keep[units] = 0.0
-    k = jnp.asarray(keep)
-    lin = model.readout_layer
-    model = eqx.tree_at(lambda m: m.readout_layer.weight, model, lin.weight * k[None, :])
+    return _ablate(model, jnp.asarray(keep))
+
+
+@eqx.filter_jit
+def _ablate(model: Any, k: jax.Array) -> Any:
+    model = eqx.tree_at(lambda m: m.readout_layer.weight, model, model.readout_layer.weight * k[None, :])
     if isinstance(model, LeakyRNN):
         return eqx.tree_at(
             lambda m: (m.W, m.U, m.b), model, (model.W * k[:, None] * k[None, :], model.U * k[:, None], model.b * k)
@@ -93,13 +104,11 @@ def ablate(model: Any, units: Sequence[int] | np.ndarray) -> Any:
             lambda m: (m.m, m.n, m.U, m.b), model,
             (model.m * k[:, None], model.n * k[:, None], model.U * k[:, None], model.b * k),
         )
-    if isinstance(model, (GRU, LSTM)):
-        kg = jnp.tile(k, model.cfg.n_gates)
-        return eqx.tree_at(
-            lambda m: (m.W_h, m.W_i, m.b_h, m.b_i), model,
-            (model.W_h * kg[:, None] * k[None, :], model.W_i * kg[:, None], model.b_h * kg, model.b_i * kg),
-        )
-    raise TypeError(f"ablate: {type(model).__name__} is not supported (LeakyRNN, LowRankRNN, GRU, LSTM)")
+    kg = jnp.tile(k, model.cfg.n_gates)
+    return eqx.tree_at(
+        lambda m: (m.W_h, m.W_i, m.b_h, m.b_i), model,
+        (model.W_h * kg[:, None] * k[None, :], model.W_i * kg[:, None], model.b_h * kg, model.b_i * kg),
+    )
 
 
 @dataclass(frozen=True)
@@ -140,9 +149,9 @@ class AblationCurve(Result):
         x = np.arange(1, len(self.units) + 1)
         ax.plot(x, self.metric, "k.-")
         ax.axhline(self.baseline, color="tab:blue", ls="--", label="intact")
-        what = {"index": "units by index", "kick": "units by single-ablation effect",
-                "tau": f"units by τ ({'slowest' if self.slowest else 'fastest'} first)"}[self.order]
-        ax.set(xlabel=("units ablated: first j " if self.cumulative else "ablated unit: j-th ") + what,
+        what = {"index": "by index", "kick": "by single-ablation effect",
+                "tau": f"by τ, {'slowest' if self.slowest else 'fastest'} first"}[self.order]
+        ax.set(xlabel=f"{'units ablated: first j' if self.cumulative else 'ablated unit: j-th'} ({what})",
                ylabel=self.metric_name, title="cumulative ablation" if self.cumulative else "single-unit ablation")
         ax.legend(fontsize=8)
         return _finish(fig, path)
@@ -171,7 +180,7 @@ def ablation_curve(
         batch_size: trials of the one evaluation batch sampled from ``key``.
     """
     k_data, k_run = jax.random.split(_key(key))
-    batch = task.sample(k_data, batch_size)
+    batch = _sample(task, k_data, batch_size)
     base = _metric(model, task, batch, k_run)
     n = model.hidden_size
     taus = model.taus()
@@ -217,7 +226,7 @@ def _displace(x: jax.Array, d: jax.Array, eps: float, kind: str, ref: jax.Array)
         return x * (1 + eps * d)
     if kind == "additive":
         return x + eps * d
-    raise ValueError(f"kind: must be 'normalized', 'multiplicative' or 'additive' (got {kind!r})")
+    raise ValueError(kind)
 
 
 def perturb(
@@ -235,28 +244,33 @@ def perturb(
     ``τ``, kept ``≥ dt (1 + 10⁻³)`` afterwards (so the normalised size is exact unless that
     bound bites). ``eps = 0`` returns the model unchanged.
     """
+    if target not in ("weights", "tau"):
+        raise ValueError(f"target: must be 'weights' or 'tau' (got {target!r})")
+    if kind not in ("normalized", "multiplicative", "additive"):
+        raise ValueError(f"kind: must be 'normalized', 'multiplicative' or 'additive' (got {kind!r})")
     if eps == 0:
         return model
-    key = _key(key)
-    if target == "weights":
-        name = _recurrent_name(model)
-        W = getattr(model, name)
-        d = jax.random.normal(key, W.shape, W.dtype)
-        mask = getattr(model, "mask", None) if name == "W" else None
-        ref = W
-        if mask is not None:
-            on = mask > 0.5
-            d, ref = jnp.where(on, d, 0.0), jnp.where(on, W, 0.0)
-        return eqx.tree_at(lambda m: getattr(m, name), model, _displace(W, d, eps, kind, ref))
-    if target == "tau":
-        tau = model.taus()
-        if tau is None or not hasattr(model, "tau_raw"):
-            raise TypeError(f"perturb: {type(model).__name__} has no trainable time constants τ")
-        dt = model.cfg.dt
+    if target == "tau" and (model.taus() is None or not hasattr(model, "tau_raw")):
+        raise TypeError(f"perturb: {type(model).__name__} has no trainable time constants τ")
+    name = _recurrent_name(model) if target == "weights" else "tau_raw"
+    return _perturb(model, jnp.asarray(eps, jnp.float32), _key(key), name, kind)
+
+
+@eqx.filter_jit
+def _perturb(model: Any, eps: jax.Array, key: jax.Array, name: str, kind: str) -> Any:
+    if name == "tau_raw":
+        tau, dt = model.taus(), model.cfg.dt
         d = jax.random.normal(key, tau.shape, tau.dtype)
         new = jnp.maximum(_displace(tau, d, eps, kind, tau), dt * (1 + 1e-3))
         return eqx.tree_at(lambda m: m.tau_raw, model, _inverse_softplus(new - dt))
-    raise ValueError(f"target: must be 'weights' or 'tau' (got {target!r})")
+    W = getattr(model, name)
+    d = jax.random.normal(key, W.shape, W.dtype)
+    mask = getattr(model, "mask", None) if name == "W" else None
+    ref = W
+    if mask is not None:
+        on = mask > 0.5
+        d, ref = jnp.where(on, d, 0.0), jnp.where(on, W, 0.0)
+    return eqx.tree_at(lambda m: getattr(m, name), model, _displace(W, d, eps, kind, ref))
 
 
 @dataclass(frozen=True)
@@ -311,7 +325,7 @@ def perturbation_curve(
 ) -> PerturbationCurve:
     """Metric of ``model`` perturbed by each ε along ``n_directions`` random directions (see ``perturb``)."""
     k_data, k_run, k_dir = jax.random.split(_key(key), 3)
-    batch = task.sample(k_data, batch_size)
+    batch = _sample(task, k_data, batch_size)
     base = _metric(model, task, batch, k_run)
     dirs = jax.random.split(k_dir, n_directions)
     eps = np.asarray(eps_values, dtype=np.float64)
@@ -378,7 +392,7 @@ def retrain_after(
     to recover are resolved to ``eval_every`` (train checks the threshold at evaluations).
     """
     k_data, k_run, k_dir, k_train = jax.random.split(_key(key), 4)
-    batch = task.sample(k_data, eval_batch)
+    batch = _sample(task, k_data, eval_batch)
     before = _metric(model, task, batch, k_run)
     pert = perturb(model, eps, k_dir, target, kind)
     hit = _metric(pert, task, batch, k_run)

@@ -39,7 +39,7 @@ import numpy as np
 from ..models import run, run_trial
 from ._dynamics import _deterministic
 from ._results import Result, _figure, _finish
-from .perturbation import _key, _recurrent_name
+from .perturbation import _key, _recurrent_name, _sample
 
 __all__ = [
     "RichLazy", "RichLazyTrajectory", "SnapshotRecorder",
@@ -99,15 +99,20 @@ def tangent_kernel(model: Any, inputs: Any, times: Sequence[int] | None = None) 
     return J @ J.T
 
 
+@eqx.filter_jit
+def _activity(model: Any, inputs: jax.Array) -> jax.Array:
+    return run(model, inputs)[0]
+
+
 def _gram(model: Any, inputs: jax.Array, probe_time: int) -> np.ndarray:
-    h = np.asarray(run(_deterministic(model), inputs)[0][:, probe_time], dtype=np.float64)
+    h = np.asarray(_activity(_deterministic(model), inputs)[:, probe_time], dtype=np.float64)
     return h @ h.T
 
 
 def _probe(task: Any, key: Any, batch_size: int, inputs: Any) -> jax.Array:
     if inputs is not None:
         return jnp.asarray(inputs)
-    return task.sample(_key(key), batch_size).inputs
+    return _sample(task, _key(key), batch_size).inputs
 
 
 # ---- two models --------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ SURROGATES = {
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2))
 def spike(x: jax.Array, kind: str = "fast_sigmoid", slope: float = 10.0) -> jax.Array:
     """``1[x > 0]`` with the surrogate derivative ``SURROGATES[kind](x, slope)``."""
+    x = jnp.asarray(x)
     return (x > 0).astype(x.dtype)
 
 

@@ -23,7 +23,7 @@ ICLR 2024; ParaRNN: Danieli et al. 2025).
   the guarantee that the first k states are exact after k iterations, while bounding the
   products ``∏ J_t`` that overflow in the scan for expanding (chaotic) networks.
 * **Never silently wrong.** A solve that has not converged within ``max_iter``, or has
-  non-finite values, is redone by the sequential ``lax.scan`` (inside ``lax.cond``); the
+  non-finite values, is redone by the sequential ``lax.scan`` (lazily, also under ``vmap``); the
   returned ``SolveInfo`` says how many iterations ran, whether it converged, whether it
   fell back, and the one-step residual of the answer. Chaotic networks (positive Lyapunov
   exponent) converge slowly or not at all (Gonzalez et al. 2025) and end up there.
@@ -35,7 +35,7 @@ Stochastic models (private ``noise``) are rejected: the solver needs a determini
 
 Modules: ``_options`` (settings, report), ``_system`` (flat F, Jacobians), ``_scan`` (linear
 recurrences), ``_newton`` (forward), ``_adjoint`` (backward), ``_implicit`` (custom VJP),
-``_api`` (public API).
+``_fallback`` (lazy sequential fallback), ``_api`` (public API).
 """
 
 from ._options import DENSE_MAX, SolveInfo, SolverOptions

@@ -15,7 +15,8 @@ then ``∂L/∂θ = Σ_t (∂F/∂θ)ᵀ λ_t`` etc. (pulled back in ``_implicit
   unit, so atol is relative to their scale).
 
 Trials with non-finite or unconverged adjoints are recomputed by a sequential reverse
-``lax.scan`` of vector–Jacobian products (ordinary BPTT), as in the forward solve.
+``lax.scan`` of vector–Jacobian products (ordinary BPTT), as in the forward solve
+(evaluated only when needed, ``_fallback``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import jax
 import jax.numpy as jnp
 
 from . import _scan
+from ._fallback import lazy_fix
 from ._options import SolverOptions
 from ._system import System, jacobians
 
@@ -89,4 +91,4 @@ def adjoint(system: System, params, prev, drives, g, opts: SolverOptions):
         seq = jax.vmap(lambda p, d, g: _sequential(system, params, p, d, g))(prev, drives, g)
         return jnp.where(ok[:, None, None], lam, seq)
 
-    return jax.lax.cond(jnp.all(ok), lambda x: x, fix, lam)
+    return lazy_fix(~jnp.all(ok), fix, lam)

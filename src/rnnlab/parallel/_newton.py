@@ -12,8 +12,7 @@ first k states are exact after k iterations, so at most T iterations are ever ne
 
 Stop when ``max|s^{k+1} − s^k| ≤ atol + rtol·|s^{k+1}|`` element-wise for every trial, or
 after ``max_iter``. Trials that did not converge or are non-finite are recomputed by the
-sequential ``lax.scan`` inside a ``lax.cond`` (whose predicate is one scalar for the batch,
-so it is a real branch, not a select, unless the caller ``vmap``-s around the solver).
+sequential ``lax.scan``, which is only evaluated when some trial needs it (``_fallback``).
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from . import _scan
+from ._fallback import lazy_fix
 from ._options import SolverOptions
 from ._system import System, jacobians, shift
 
@@ -77,5 +77,5 @@ def newton(system: System, params, drives, s0, guess, opts: SolverOptions):
         seq = jax.vmap(lambda d, s0: sequential(system, params, d, s0))(drives, s0)
         return jnp.where(ok[:, None, None], states, seq)
 
-    states = jax.lax.cond(jnp.all(ok), lambda s: s, fix, states)
+    states = lazy_fix(~jnp.all(ok), fix, states)
     return states, k, ok, ~ok

@@ -7,6 +7,7 @@ from typing import Literal
 
 import equinox as eqx
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array
 
 from ..errors import ConfigError
@@ -40,7 +41,7 @@ class SolverOptions:
     damping: float = 0.0
 
     def __post_init__(self):
-        if not (isinstance(self.max_iter, int) and self.max_iter >= 1):
+        if not (isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1):
             raise ConfigError(f"max_iter: must be an integer >= 1, got {self.max_iter!r}")
         if self.jacobian not in ("auto", "dense", "diagonal"):
             raise ConfigError(f"jacobian: must be 'auto', 'dense' or 'diagonal', got {self.jacobian!r}")

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 from pydantic import ValidationError
@@ -23,6 +24,7 @@ from .hmm import HMM
 from .line_drawing import LineDrawing
 from .memory import NDMS, NParity
 from .multitask import MultiTask, multitask
+from .neurogym import NeuroGym, from_neurogym
 from .path_integration import PathIntegration
 from .perceptual_decision import PerceptualDecision
 from .plot import plot_examples
@@ -42,6 +44,8 @@ REGISTRY: dict[str, type[Task]] = {
         StreamingParity, Copy, Adding, SelectiveCopy,
     )
 }
+if importlib.util.find_spec("neurogym") is not None:  # optional extra: registered only where installed
+    REGISTRY[NeuroGym.name] = NeuroGym
 
 __all__ = [
     "Batch", "Task", "FlipFlop", "NParity", "NDMS", "REGISTRY", "get", "names",
@@ -49,7 +53,7 @@ __all__ = [
     "PerceptualDecision", "ContextDecision", "DelayMatchSample", "GoNogo", "ReadySetGo",
     "HMM", "Reaching", "LineDrawing",
     "StreamingParity", "Copy", "Adding", "SelectiveCopy",
-    "MultiTask", "multitask", "plot_examples",
+    "MultiTask", "multitask", "plot_examples", "NeuroGym", "from_neurogym",
 ]
 
 

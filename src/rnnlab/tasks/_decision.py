@@ -37,3 +37,10 @@ def decision_targets(label, decision_window):
     win = decision_window[:, :, None]
     targets = win * jax.nn.one_hot(label, 2)[:, None, :]
     return targets, jnp.broadcast_to(win, targets.shape)
+
+
+def check_coherences(coherences: tuple[float, ...]) -> tuple[float, ...]:
+    """Validator body: every coherence lies in [0, 100] percent."""
+    if any(not 0 <= c <= 100 for c in coherences):
+        raise ValueError("must lie in [0, 100]")
+    return coherences

@@ -104,3 +104,13 @@ class TimedTask(Task):
 
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
+    #: the trial's periods in order, as ``(label, field holding its duration)``
+    periods: ClassVar[tuple[tuple[str, str], ...]] = ()
+
+    def _periods(self):
+        return [(label, getattr(self, field)) for label, field in self.periods]
+
+    @property
+    def n_steps(self) -> int:
+        return total_steps(self._periods(), self.dt)
+

@@ -25,7 +25,7 @@ from pydantic import Field, field_validator
 from . import _decision as dec
 from ._base import Batch
 from ._random import uniforms
-from ._timing import Duration, TimedTask, bounds_info, layout, min_steps, total_steps, window
+from ._timing import Duration, TimedTask, bounds_info, layout, min_steps, window
 
 
 class ContextDecision(TimedTask):
@@ -37,6 +37,7 @@ class ContextDecision(TimedTask):
     higher_is_better: ClassVar[bool] = True
     n_classes: ClassVar[int] = 2
     harder_fields: ClassVar[tuple[str, ...]] = ("stimulus", "delay")
+    periods: ClassVar[tuple[tuple[str, str], ...]] = (("fixation", "fixation"), ("stimulus", "stimulus"), ("delay", "delay"), ("decision", "decision"))
 
     dt: float = Field(100.0, gt=0, description="time step (ms)")
     fixation: Duration = Field(300.0, description="fixation period (context cue already on)")
@@ -51,9 +52,7 @@ class ContextDecision(TimedTask):
     @field_validator("coherences")
     @classmethod
     def _percent(cls, coherences):
-        if any(not 0 <= c <= 100 for c in coherences):
-            raise ValueError("must lie in [0, 100]")
-        return coherences
+        return dec.check_coherences(coherences)
 
     @property
     def n_inputs(self) -> int:
@@ -62,14 +61,6 @@ class ContextDecision(TimedTask):
     @property
     def n_outputs(self) -> int:
         return 2
-
-    def _periods(self):
-        names = ("fixation", "stimulus", "delay", "decision")
-        return [(n, getattr(self, n)) for n in names]
-
-    @property
-    def n_steps(self) -> int:
-        return total_steps(self._periods(), self.dt)
 
     def sample(self, key, batch_size, level=None) -> Batch:
         B, T, periods = batch_size, self.n_steps, self._periods()

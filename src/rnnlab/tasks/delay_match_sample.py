@@ -23,7 +23,7 @@ from pydantic import Field
 from . import _decision as dec
 from ._base import Batch
 from ._random import integers, uniforms
-from ._timing import Duration, TimedTask, bounds_info, layout, min_steps, total_steps, window
+from ._timing import Duration, TimedTask, bounds_info, layout, min_steps, window
 
 
 class DelayMatchSample(TimedTask):
@@ -35,6 +35,7 @@ class DelayMatchSample(TimedTask):
     higher_is_better: ClassVar[bool] = True
     n_classes: ClassVar[int] = 2
     harder_fields: ClassVar[tuple[str, ...]] = ("delay",)
+    periods: ClassVar[tuple[tuple[str, str], ...]] = (("fixation", "fixation"), ("sample", "sample_period"), ("delay", "delay"), ("test", "test"), ("decision", "decision"))
 
     dt: float = Field(100.0, gt=0, description="time step (ms)")
     fixation: Duration = Field(300.0, description="fixation period")
@@ -55,16 +56,6 @@ class DelayMatchSample(TimedTask):
     @property
     def n_outputs(self) -> int:
         return 2
-
-    def _periods(self):
-        return [
-            ("fixation", self.fixation), ("sample", self.sample_period), ("delay", self.delay),
-            ("test", self.test), ("decision", self.decision),
-        ]
-
-    @property
-    def n_steps(self) -> int:
-        return total_steps(self._periods(), self.dt)
 
     def ring(self, theta):
         """Noise-free ring code ``[..., n_ring]`` of angles ``theta``."""

@@ -22,7 +22,7 @@ from pydantic import Field, field_validator
 
 from ._base import Batch
 from ._random import uniforms
-from ._timing import Duration, TimedTask, bounds_info, layout, min_steps, total_steps, window
+from ._timing import Duration, TimedTask, bounds_info, layout, min_steps, window
 
 
 class DelayedDiscrimination(TimedTask):
@@ -33,6 +33,7 @@ class DelayedDiscrimination(TimedTask):
     metric_name: ClassVar[str] = "mse"
     higher_is_better: ClassVar[bool] = False
     harder_fields: ClassVar[tuple[str, ...]] = ("delay",)
+    periods: ClassVar[tuple[tuple[str, str], ...]] = (("fixation", "fixation"), ("stim1", "pulse"), ("delay", "delay"), ("stim2", "pulse"), ("response", "response"))
 
     dt: float = Field(1.0, gt=0, description="time step (durations in steps at dt=1)")
     fixation: Duration = Field(2.0, description="period before the first pulse")
@@ -60,16 +61,6 @@ class DelayedDiscrimination(TimedTask):
     @property
     def n_outputs(self) -> int:
         return self.n_channels
-
-    def _periods(self):
-        return [
-            ("fixation", self.fixation), ("stim1", self.pulse), ("delay", self.delay),
-            ("stim2", self.pulse), ("response", self.response),
-        ]
-
-    @property
-    def n_steps(self) -> int:
-        return total_steps(self._periods(), self.dt)
 
     def sample(self, key, batch_size, level=None) -> Batch:
         B, C, T, periods = batch_size, self.n_channels, self.n_steps, self._periods()

@@ -19,7 +19,7 @@ from pydantic import Field
 from . import _decision as dec
 from ._base import Batch
 from ._random import uniforms
-from ._timing import Duration, TimedTask, bounds_info, layout, min_steps, total_steps, window
+from ._timing import Duration, TimedTask, bounds_info, layout, min_steps, window
 
 
 class GoNogo(TimedTask):
@@ -31,6 +31,7 @@ class GoNogo(TimedTask):
     higher_is_better: ClassVar[bool] = True
     n_classes: ClassVar[int] = 2
     harder_fields: ClassVar[tuple[str, ...]] = ("delay",)
+    periods: ClassVar[tuple[tuple[str, str], ...]] = (("fixation", "fixation"), ("stimulus", "stimulus"), ("delay", "delay"), ("decision", "decision"))
 
     dt: float = Field(100.0, gt=0, description="time step (ms)")
     fixation: Duration = Field(0.0, description="fixation period")
@@ -49,14 +50,6 @@ class GoNogo(TimedTask):
     @property
     def n_outputs(self) -> int:
         return 2
-
-    def _periods(self):
-        names = ("fixation", "stimulus", "delay", "decision")
-        return [(n, getattr(self, n)) for n in names]
-
-    @property
-    def n_steps(self) -> int:
-        return total_steps(self._periods(), self.dt)
 
     def sample(self, key, batch_size, level=None) -> Batch:
         B, T, periods = batch_size, self.n_steps, self._periods()
