@@ -49,16 +49,29 @@ def _estimates(T: int, n_flat: int, B: int, dense: bool) -> tuple[float, float]:
     return mem, work
 
 
-def _timed(f, *args, repeats: int):
+def _timed(f, *args, repeats: int, budget_s: float):
+    """Median wall time of up to ``repeats`` calls after a compiling one (fewer once ``budget_s`` is spent)."""
     t0 = time.perf_counter()
     out = jax.block_until_ready(f(*args))
     compile_s = time.perf_counter() - t0
     times = []
-    for _ in range(repeats):
+    while len(times) < repeats and sum(times) < budget_s:
         t0 = time.perf_counter()
         out = jax.block_until_ready(f(*args))
         times.append(time.perf_counter() - t0)
     return statistics.median(times), compile_s, out
+
+
+def _fit_batch(T: int, n_flat: int, B: int, dense: bool, mem_budget: float, work_budget: float):
+    """Largest batch ≤ B within both budgets, or ``(None, reason)``."""
+    mem, work = _estimates(T, n_flat, 1, dense)
+    fit = min(B, int(mem_budget / mem), int(work_budget / work))
+    if fit >= 1:
+        return fit, None
+    if mem > mem_budget:
+        return None, f"~{mem / 1e9:.1f} GB per Newton iteration even at batch 1 (--mem-gb {mem_budget / 1e9:g})"
+    return None, (f"~{work / 1e9:.0f} GFLOP per Newton iteration even at batch 1 (Jacobians by {n_flat} JVPs "
+                  f"per step; --max-gflop {work_budget / 1e9:g})")
 
 
 def _programs(jacobian: str, max_iter: int):
@@ -83,8 +96,10 @@ def main() -> None:
     ap.add_argument("--jacobian", default="auto", choices=["auto", "dense", "diagonal"])
     ap.add_argument("--max-iter", type=int, default=100, help="Newton iterations before the fallback")
     ap.add_argument("--repeats", type=int, default=3, help="timed calls per configuration (median)")
-    ap.add_argument("--mem-gb", type=float, default=3.0, help="memory budget; the batch shrinks to fit it")
-    ap.add_argument("--max-gflop", type=float, default=300.0, help="skip configurations above this work per iteration")
+    ap.add_argument("--budget-s", type=float, default=5.0, help="stop repeating once this much time is spent")
+    ap.add_argument("--mem-gb", type=float, default=2.0, help="memory budget; the batch shrinks to fit it")
+    ap.add_argument("--max-gflop", type=float, default=10.0,
+                    help="work budget per Newton iteration; the batch shrinks to fit it")
     args = ap.parse_args()
 
     seq, par = _programs(args.jacobian, args.max_iter)
@@ -99,24 +114,16 @@ def main() -> None:
         n_flat = 2 * n if args.model == "lstm" else n
         dense = parallel.SolverOptions(jacobian=args.jacobian).dense(n_flat)
         for T in args.lengths:
-            B = args.batch
-            mem, work = _estimates(T, n_flat, B, dense)
-            if mem > args.mem_gb * 1e9:
-                B = max(1, int(B * args.mem_gb * 1e9 / mem))
-                mem, work = _estimates(T, n_flat, B, dense)
-                if mem > args.mem_gb * 1e9:
-                    print(f"{T:>7} {n:>3}  skipped: ~{mem / 1e9:.1f} GB per Newton iteration even at batch 1 "
-                          f"(budget --mem-gb {args.mem_gb})")
-                    continue
-                print(f"{T:>7} {n:>3}  note: batch reduced to {B} to fit ~{args.mem_gb} GB")
-            if work > args.max_gflop * 1e9:
-                print(f"{T:>7} {n:>3}  skipped: ~{work / 1e9:.0f} GFLOP per Newton iteration at batch {B} "
-                      f"(Jacobians by {n_flat} JVPs per step; budget --max-gflop {args.max_gflop})")
+            B, why = _fit_batch(T, n_flat, args.batch, dense, args.mem_gb * 1e9, args.max_gflop * 1e9)
+            if B is None:
+                print(f"{T:>7} {n:>3}  skipped: {why}", flush=True)
                 continue
             x = jax.random.normal(jax.random.PRNGKey(1), (B, T, I))
-            t_seq, c_seq, (l_seq, _) = _timed(seq, model, x, repeats=args.repeats)
-            t_par, c_par, ((l_par, info), _) = _timed(par, model, x, repeats=args.repeats)
+            t_seq, c_seq, (l_seq, _) = _timed(seq, model, x, repeats=args.repeats, budget_s=args.budget_s)
+            t_par, c_par, ((l_par, info), _) = _timed(par, model, x, repeats=args.repeats, budget_s=args.budget_s)
             fell = int(jnp.sum(info.fell_back))
+            if B < args.batch:
+                print(f"{T:>7} {n:>3}  note: batch {B} instead of {args.batch} (memory/work budget)", flush=True)
             print(f"{T:>7} {n:>3} {B:>3} {'dense' if dense else 'diag':>5} {1e3 * t_seq:>10.1f} {1e3 * t_par:>10.1f} "
                   f"{t_seq / t_par:>7.2f}x {int(info.iterations):>5} {f'{fell}/{B}':>9} "
                   f"{abs(float(l_seq) - float(l_par)):>8.1e} {c_seq:>9.1f}/{c_par:<9.1f}", flush=True)

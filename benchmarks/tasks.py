@@ -6,9 +6,17 @@ Usage::
 
 For each task (default parameters) it compiles ``jax.jit(lambda k: task.sample(k, batch))``,
 reports the compile time, then calls it with fresh keys for about ``--seconds`` and reports
-trials/second. Where NeuroGym is installed (optional; not a dependency), the same
-environment's ``neurogym.Dataset`` (sequences of the task's length, same ``dt``) is timed
-too; otherwise that column is skipped with a note.
+trials/second. Where NeuroGym is installed (optional; not a dependency), for the tasks that
+have a NeuroGym counterpart (``NEUROGYM``) it also times, in the same run:
+
+* ``ngym/s``: NeuroGym's own ``neurogym.Dataset`` (same ``dt``, batch, ``seq_len`` = the rnnlab
+  task's ``T``), in sequences per second: each sequence holds as many time steps as one rnnlab
+  trial (cut from NeuroGym's trial stream, so it may start and end mid-trial);
+* ``ratio``: rnnlab trials/s divided by ``ngym/s``;
+* ``bridge/s``: whole NeuroGym trials per second through ``tasks.from_neurogym`` (the same
+  environment's NumPy code, seeded, padded and masked, called from the jitted sampler).
+
+Without NeuroGym these columns are skipped with a note.
 """
 
 from __future__ import annotations
@@ -49,15 +57,16 @@ def bench_rnnlab(task, batch: int, seconds: float) -> tuple[float, float]:
     return compile_s, n * batch / elapsed
 
 
-def bench_neurogym(ngym, task, batch: int, seconds: float) -> float | None:
-    """Sequences per second of ``neurogym.Dataset`` for the matching environment, if any."""
+def bench_neurogym(ngym, task, batch: int, seconds: float) -> tuple[float, float] | None:
+    """``(Dataset sequences/s, bridge trials/s)`` for the matching NeuroGym environment, if any."""
     env_id = NEUROGYM.get(task.name)
     if env_id is None:
         return None
     data = ngym.Dataset(env_id, env_kwargs={"dt": task.dt}, batch_size=batch, seq_len=task.n_steps)
     data()
     n, elapsed = _time_calls(lambda i: data(), seconds)
-    return n * batch / elapsed
+    _, bridge = bench_rnnlab(tasks.from_neurogym(env_id, dt=task.dt), batch, seconds)
+    return n * batch / elapsed, bridge
 
 
 def main() -> None:
@@ -70,17 +79,17 @@ def main() -> None:
         import neurogym as ngym
     except ImportError:
         ngym = None
-        print("note: neurogym is not installed; the NeuroGym column is skipped")
+        print("note: neurogym is not installed; the NeuroGym columns are skipped")
     print(f"backend: {jax.default_backend()}  batch: {args.batch}")
     header = f"{'task':24s} {'T':>5s} {'compile s':>10s} {'trials/s':>12s}"
-    print(header + (f" {'neurogym seq/s':>15s}" if ngym else ""))
+    print(header + (f" {'ngym/s':>10s} {'ratio':>7s} {'bridge/s':>10s}" if ngym else ""))
     for name in args.names or tasks.names():
         task = tasks.get(name)
         compile_s, rate = bench_rnnlab(task, args.batch, args.seconds)
         line = f"{name:24s} {task.n_steps:5d} {compile_s:10.2f} {rate:12,.0f}"
         if ngym:
             ref = bench_neurogym(ngym, task, args.batch, args.seconds)
-            line += f" {ref:15,.0f}" if ref else f" {'-':>15s}"
+            line += f" {ref[0]:10,.0f} {rate / ref[0]:7.1f} {ref[1]:10,.0f}" if ref else f" {'-':>10s} {'-':>7s} {'-':>10s}"
         print(line, flush=True)
 
 

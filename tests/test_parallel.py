@@ -69,6 +69,7 @@ def test_chaotic_network_falls_back_and_stays_correct():
     _assert_close(par, seq)
 
 
+@pytest.mark.slow
 def test_damping_lets_newton_converge_on_a_chaotic_network():
     # undamped, the products of Jacobians overflow at the first iteration (previous test)
     m = _model("leaky_rnn", hidden=8, gain=4.0, tau=1.0)

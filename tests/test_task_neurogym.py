@@ -12,6 +12,7 @@ neurogym = pytest.importorskip("neurogym", reason="NeuroGym is an optional extra
 from rnnlab import models, tasks, train  # noqa: E402
 
 ENV = "PerceptualDecisionMaking-v0"
+pytestmark = pytest.mark.filterwarnings("ignore:.*render_modes:UserWarning")  # gymnasium on NeuroGym's metadata
 
 
 @pytest.fixture(scope="module")

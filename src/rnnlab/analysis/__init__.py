@@ -11,6 +11,12 @@ Each analysis is a function returning a small frozen result (NumPy arrays and sc
 * ``similarity``: linear CKA, Procrustes shape distance, permutation-aligned weight distance,
   and ``dsa``: Dynamical Similarity Analysis (Ostrow et al. 2023).
 * ``degeneracy``: behavioural, dynamical and weight degeneracy of an ensemble (Huang et al. 2025).
+* ``perturbation``: ablation of units and normalised weight/τ perturbations, with retraining
+  (Khajehabdollahi, Zeraati et al. 2024).
+* ``pruning``: magnitude pruning of recurrent weights, with or without fine-tuning.
+* ``automata``: finite automata extracted from hidden-state clusters, minimised.
+* ``rich_lazy``: weight change, tangent-kernel and representation alignment, effective rank
+  (Liu et al. 2024; Huang et al. 2025).
 """
 
 from ._dynamics import state_trajectories
@@ -19,6 +25,29 @@ from .dsa import DMD, DSAResult, delay_embed, dmd, dsa, similarity_transform_dis
 from .fixed_points import FixedPoints, find_fixed_points
 from .geometry import PCA, JacobianSpectrum, Spectrum, jacobian_spectrum, participation_ratio, pca, weight_spectrum
 from .similarity import DistanceMatrix, WeightDistance, linear_cka, pairwise, procrustes_distance, weight_distance
+from .automata import Automaton, extract_automaton, minimize_dfa, run_dfa
+from .perturbation import (
+    AblationCurve,
+    PerturbationCurve,
+    Retraining,
+    ablate,
+    ablation_curve,
+    perturb,
+    perturbation_curve,
+    retrain_after,
+)
+from .pruning import PruningCurve, finetune, prune, pruning_curve, recurrent_sparsity
+from .rich_lazy import (
+    RichLazy,
+    RichLazyTrajectory,
+    SnapshotRecorder,
+    effective_rank,
+    record_snapshots,
+    rich_lazy,
+    rich_lazy_over_training,
+    tangent_kernel,
+    weight_change,
+)
 from .timescales import (
     NetworkTimescales,
     TimescaleFit,
@@ -43,4 +72,13 @@ __all__ = [
     "DMD", "DSAResult", "delay_embed", "dmd", "dsa", "similarity_transform_distance",
     # degeneracy
     "DegeneracyResult", "degeneracy",
+    # perturbation, pruning
+    "AblationCurve", "PerturbationCurve", "Retraining", "ablate", "ablation_curve", "perturb",
+    "perturbation_curve", "retrain_after",
+    "PruningCurve", "finetune", "prune", "pruning_curve", "recurrent_sparsity",
+    # automata
+    "Automaton", "extract_automaton", "minimize_dfa", "run_dfa",
+    # rich vs lazy
+    "RichLazy", "RichLazyTrajectory", "SnapshotRecorder", "effective_rank", "record_snapshots", "rich_lazy",
+    "rich_lazy_over_training", "tangent_kernel", "weight_change",
 ]

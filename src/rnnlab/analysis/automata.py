@@ -12,7 +12,8 @@ development in neural networks: insights from the streaming parity task"):
    (arg-max per head for cross-entropy tasks, outputs rounded to integers for MSE tasks).
 3. Read off a Moore machine over the clusters: ``δ(c, σ)`` = the majority of
    ``c(h_t)`` over observed pairs ``(c(h_{t−1}), x_t = σ)``; pairs never observed take the
-   cluster of one network step from the cluster centre; the output ``λ(c)`` is the majority
+   cluster of one network step from the cluster centre (also for symbols that occur only in
+   the test sequences); the output ``λ(c)`` is the majority
    label of the states in ``c``. The start state is ``c(h_0)``; a cluster that emits no output
    (holding only ``h_0``) is a "don't care", labelled to give the smallest automaton.
 4. Minimise it (Moore's partition refinement, the iteration Hopcroft's algorithm speeds up):
@@ -104,20 +105,17 @@ def _minimize_dont_care(delta: np.ndarray, lam: np.ndarray, q0: int):
 
 
 # ---- the network's symbols, labels and states -------------------------------------------------
-def _symbols(inputs: np.ndarray, alphabet: np.ndarray | None, max_symbols: int):
-    x = np.round(np.asarray(inputs, dtype=np.float64), 6)
-    flat = x.reshape(-1, x.shape[-1])
-    if alphabet is None:
-        alphabet = np.unique(flat, axis=0)
-        if len(alphabet) > max_symbols:
-            raise ValueError(
-                f"inputs take {len(alphabet)} distinct values (> max_symbols = {max_symbols}): "
-                "automaton extraction needs a small discrete input alphabet"
-            )
-    match = np.all(flat[:, None, :] == alphabet[None], axis=-1)
-    if not match.any(axis=1).all():
-        raise ValueError("test inputs contain symbols not seen during extraction")
-    return alphabet, match.argmax(axis=1).reshape(x.shape[:-1])
+def _symbols(inputs: list, max_symbols: int):
+    """The alphabet ``[S, I]`` of all input vectors in ``inputs`` and each batch's symbol indices."""
+    xs = [np.round(np.asarray(x, dtype=np.float64), 6) for x in inputs]
+    alphabet = np.unique(np.concatenate([x.reshape(-1, x.shape[-1]) for x in xs]), axis=0)
+    if len(alphabet) > max_symbols:
+        raise ValueError(
+            f"inputs take {len(alphabet)} distinct values (> max_symbols = {max_symbols}): "
+            "automaton extraction needs a small discrete input alphabet"
+        )
+    idx = [np.all(x[..., None, :] == alphabet, axis=-1).argmax(-1) for x in xs]
+    return alphabet, idx
 
 
 def _label_rows(outputs: np.ndarray, task: Any) -> np.ndarray:
@@ -224,7 +222,9 @@ class Automaton(Result):
         for q in range(n):
             for s, r in enumerate(self.transitions[q]):
                 if r == q:
-                    ax.text(*(pos[q] + [0, 0.3 + 0.14 * s]), f"loop {sym[s]}", ha="center", fontsize=8, color="tab:red")
+                    out = pos[q] / np.linalg.norm(pos[q]) if n > 1 else np.array([0.0, 1.0])
+                    ax.text(*(pos[q] + out * (0.32 + 0.14 * s)), f"loop {sym[s]}", ha="center", va="center",
+                            fontsize=8, color="tab:red")
                     continue
                 ax.annotate("", pos[r], pos[q], arrowprops=dict(arrowstyle="-|>", connectionstyle="arc3,rad=0.2",
                                                                 shrinkA=14, shrinkB=14, color="0.3"))
@@ -266,8 +266,7 @@ def extract_automaton(
     k_ext, k_test = jax.random.split(_key(key))
     ext = _sample(task, k_ext, batch_size)
     test = _sample(task.harder(test_factor), k_test, test_batch)
-    alphabet, sym = _symbols(ext.inputs, None, max_symbols)
-    _, sym_t = _symbols(test.inputs, alphabet, max_symbols)
+    alphabet, (sym, sym_t) = _symbols([ext.inputs, test.inputs], max_symbols)
     states, rows, _ = _network(model, ext.inputs, task)
     _, rows_t, out_t = _network(model, test.inputs, task)
     H = rows.shape[-1]

@@ -216,7 +216,7 @@ def _recurrent_name(model: Any) -> str:
     for name in ("W", "W_h"):
         if isinstance(getattr(model, name, None), jax.Array):
             return name
-    raise TypeError(f"{type(model).__name__} has no single recurrent weight matrix (W or W_h) to perturb")
+    raise TypeError(f"{type(model).__name__} has no single recurrent weight matrix (W or W_h)")
 
 
 def _displace(x: jax.Array, d: jax.Array, eps: float, kind: str, ref: jax.Array) -> jax.Array:

@@ -42,16 +42,19 @@ from .perturbation import _key, _metric, _sample
 __all__ = ["PruningCurve", "prune", "finetune", "recurrent_sparsity", "pruning_curve"]
 
 
+def _check(model: Any) -> None:
+    if not isinstance(model, (LeakyRNN, GRU, LSTM)):
+        raise TypeError(f"pruning: {type(model).__name__} is not supported (LeakyRNN, GRU, LSTM)")
+
+
+@eqx.filter_jit
 def _pruned_matrix(model: Any) -> jax.Array:
-    if isinstance(model, LeakyRNN):
-        return model.recurrent_weights()
-    if isinstance(model, (GRU, LSTM)):
-        return model.W_h
-    raise TypeError(f"pruning: {type(model).__name__} is not supported (LeakyRNN, GRU, LSTM)")
+    return model.recurrent_weights() if isinstance(model, LeakyRNN) else model.W_h
 
 
 def recurrent_sparsity(model: Any) -> float:
     """Fraction of exactly-zero entries of the recurrent matrix that pruning acts on."""
+    _check(model)
     return float(np.mean(np.asarray(_pruned_matrix(model)) == 0))
 
 
@@ -67,8 +70,12 @@ def _keep_mask(W: np.ndarray, sparsity: float) -> np.ndarray:
 
 def prune(model: Any, sparsity: float) -> Any:
     """A copy of ``model`` with the smallest-magnitude recurrent weights zeroed (see module docstring)."""
-    W = np.asarray(_pruned_matrix(model))
-    keep = jnp.asarray(_keep_mask(W, sparsity))
+    _check(model)
+    return _apply(model, jnp.asarray(_keep_mask(np.asarray(_pruned_matrix(model)), sparsity)))
+
+
+@eqx.filter_jit
+def _apply(model: Any, keep: jax.Array) -> Any:
     if isinstance(model, LeakyRNN):
         mask = keep if model.mask is None else keep * model.mask
         return eqx.tree_at(lambda m: (m.W, m.mask), model, (model.W * mask, mask), is_leaf=lambda x: x is None)
@@ -103,7 +110,7 @@ def finetune(model: Any, task: Any, key: Any, steps: int, **train_settings: Any)
     """
     if isinstance(model, LeakyRNN):
         return train(model, task, key=key, steps=steps, progress=False, **train_settings)
-    _pruned_matrix(model)  # type check
+    _check(model)
     cfg = TrainConfig(steps=steps, **train_settings)
     opt = _masked_optimizer("W_h", make_optimizer(cfg))
     return train(model, task, cfg, key=key, optimizer=opt, progress=False)

@@ -230,8 +230,8 @@ class RichLazyTrajectory(Result):
 
     def summary(self) -> dict[str, Any]:
         s = super().summary()
-        s.update(final_weight_change=float(self.weight_change[-1]), final_kernel_alignment=float(self.kernel_alignment[-1]),
-                 final_representation_alignment=float(self.representation_alignment[-1]))
+        for name in ("weight_change", "kernel_alignment", "representation_alignment", "effective_rank"):
+            s[f"final_{name}"] = float(getattr(self, name)[-1])
         return s
 
     def plot(self, path: str | Path | None = None):

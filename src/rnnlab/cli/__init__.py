@@ -7,7 +7,7 @@ import sys
 import typer
 
 from ..errors import RnnlabError
-from . import catalog_cmds, demo_cmd, runs_cmds, sweep_cmds, train_cmd
+from . import analyze_cmds, catalog_cmds, demo_cmd, runs_cmds, sweep_cmds, train_cmd
 
 app = typer.Typer(
     name="rnnlab",
@@ -22,6 +22,7 @@ app.add_typer(runs_cmds.app, name="runs")
 app.add_typer(sweep_cmds.app, name="sweep")
 app.add_typer(catalog_cmds.tasks_app, name="tasks")
 app.add_typer(catalog_cmds.models_app, name="models")
+analyze_cmds.register(app)
 
 
 def main() -> None:

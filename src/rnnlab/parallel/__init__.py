@@ -10,10 +10,12 @@ and each linear recurrence is solved by an associative scan in O(log T) depth, s
 sequence takes a few scans instead of T sequential steps (DEER: Lim, Zhu, Selfridge & Kasim,
 ICLR 2024; ParaRNN: Danieli et al. 2025).
 
-* **Jacobians.** ``jacobian="dense"``: full ``n×n`` (DEER; O(n³ log T) work, O(T n²) memory).
-  ``"diagonal"``: only ``diag(J_t)`` (quasi-DEER, Gonzalez et al. 2024, "Towards scalable and
-  stable parallelization of nonlinear RNNs" — ELK): O(n) per step, linear rather than
-  quadratic convergence. ``"auto"``: dense up to ``DENSE_MAX`` flattened state entries.
+* **Jacobians.** ``jacobian="dense"``: full ``n×n`` (DEER; O(T n³) work in O(log T) depth,
+  O(T n²) memory). ``"diagonal"``: only ``diag(J_t)`` (quasi-DEER, Gonzalez et al. 2024,
+  "Towards scalable and stable parallelization of nonlinear RNNs" — ELK): an O(T n) scan and
+  memory, linear rather than quadratic convergence. The diagonal is taken from per-step
+  Jacobians (n JVPs, computed in chunks of time), so it saves the scan and the memory, not
+  the Jacobian work. ``"auto"``: dense up to ``DENSE_MAX`` flattened state entries.
 * **Stopping.** ``max|s^{k+1} − s^k| ≤ atol + rtol·|s^{k+1}|`` element-wise (DEER's rule and
   float32 defaults 1e-4, 1e-3), or ``max_iter`` iterations.
 * **Damping.** ``damping = λ`` replaces ``J_t`` by ``J_t / (1 + λ)`` in the linear solve — a
@@ -21,7 +23,8 @@ ICLR 2024; ParaRNN: Danieli et al. 2025).
   is *not* ELK's Kalman-smoother trust region; it is the cheap variant that keeps what
   matters: any linear term leaves the fixed point equal to the true trajectory and keeps
   the guarantee that the first k states are exact after k iterations, while bounding the
-  products ``∏ J_t`` that overflow in the scan for expanding (chaotic) networks.
+  products ``∏ J_t`` that overflow in the scan for expanding (chaotic) networks. It slows
+  convergence where Newton already works, so the default is 0.
 * **Never silently wrong.** A solve that has not converged within ``max_iter``, or has
   non-finite values, is redone by the sequential ``lax.scan`` (lazily, also under ``vmap``); the
   returned ``SolveInfo`` says how many iterations ran, whether it converged, whether it

@@ -54,7 +54,7 @@ def _batch(model: RecurrentModel, inputs, state0, guess, opts: SolverOptions):
     prev = jnp.concatenate([s0[:, None], states[:, :-1]], axis=1)
     step = jax.vmap(jax.vmap(lambda s, d: model.update(system.unravel(s), d, None)))
     new, activity = step(prev, drives)
-    residual = jnp.max(jnp.abs(flat(new) - states), axis=(1, 2))
+    residual = jax.lax.stop_gradient(jnp.max(jnp.abs(flat(new) - states), axis=(1, 2)))
     final = jax.vmap(system.unravel)(states[:, -1])
     info = SolveInfo(iterations=k, converged=ok, fell_back=fell, residual=residual)
     return activity, final, info

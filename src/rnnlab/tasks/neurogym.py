@@ -48,7 +48,7 @@ def _make_env(env_id: str, env_kwargs: dict):
     try:
         import neurogym
     except ImportError as e:
-        raise ValueError("NeuroGym is not installed: pip install 'rnnlab[neurogym]'") from e
+        raise ValueError(f"NeuroGym cannot be imported ({e}): pip install 'rnnlab[neurogym]'") from e
     try:
         return neurogym.make(env_id, **env_kwargs).unwrapped
     except Exception as e:  # gymnasium's errors for unknown ids / bad kwargs

@@ -1,0 +1,90 @@
+"""Training-step time and peak memory of every model family, side by side.
+
+One full training step as ``rnnlab.train`` runs it (``make_step``: sample a batch of the
+adding problem, run the model, masked loss, gradient, clipping, Adam), jitted, at N = 128
+hidden units, T = 500 steps, batch 64 by default. Time is the median of ``--repeats`` calls
+after compilation; peak memory is XLA's ``memory_analysis()`` of the compiled step (its
+``peak_memory_in_bytes``, or arguments + outputs + temporaries where the backend does not
+report a peak). Models with a parallel mode are run in both modes; the last column is the
+sequential time over the parallel time.
+
+Run:  .venv/bin/python benchmarks/models.py [--length 500] [--hidden 128] [--batch 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from rnnlab import models, tasks
+from rnnlab.train import TrainConfig, initial_state, make_optimizer, make_step
+
+# (label, model name, parameters); models with a ``mode`` get a parallel row too.
+CASES = [
+    ("leaky_rnn (tanh)", "leaky_rnn", {}),
+    ("leaky_rnn Dale 20%", "leaky_rnn", {"dale": True, "density": 0.2}),
+    ("low_rank_rnn r=2", "low_rank_rnn", {"rank": 2}),
+    ("gru", "gru", {}),
+    ("lstm", "lstm", {}),
+    ("lru", "lru", {}),
+    ("s4d", "s4d", {}),
+    ("lmu", "lmu", {"theta": 500.0}),
+    ("lmu feedback", "lmu", {"theta": 500.0, "hidden_feedback": True}),
+    ("min_gru", "min_gru", {}),
+    ("min_lstm", "min_lstm", {}),
+    ("spiking_rnn LIF", "spiking_rnn", {}),
+    ("spiking_rnn ALIF", "spiking_rnn", {"neuron": "alif"}),
+]
+
+
+def measure(name: str, params: dict, N: int, T: int, B: int, repeats: int) -> tuple[float, float]:
+    """``(median seconds per step, peak bytes)``."""
+    task = tasks.get("adding", length=T)
+    cfg = TrainConfig(lr=1e-3, clip=1.0, batch_size=B)
+    opt = make_optimizer(cfg)
+    state = initial_state(models.config(name, hidden_size=N, **params), task, cfg, jax.random.PRNGKey(0), opt)
+    budget = jnp.asarray(10**9)
+    compiled = eqx.filter_jit(make_step(task, opt, B)).lower(state, budget).compile()
+    mem = compiled.compiled.memory_analysis()
+    peak = getattr(mem, "peak_memory_in_bytes", 0) or (
+        mem.argument_size_in_bytes + mem.output_size_in_bytes + mem.temp_size_in_bytes)
+    state, (loss, _) = compiled(state, budget)
+    loss.block_until_ready()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        state, (loss, _) = compiled(state, budget)
+        loss.block_until_ready()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), peak
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--hidden", type=int, default=128)
+    ap.add_argument("--length", type=int, default=500)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--only", nargs="*", help="labels (substrings) to run")
+    args = ap.parse_args()
+    N, T, B = args.hidden, args.length, args.batch
+    print(f"training step, N={N}, T={T}, batch={B}, {jax.devices()[0].platform}; median of {args.repeats}")
+    print(f"{'model':<20} {'sequential ms':>14} {'peak MiB':>9} {'parallel ms':>12} {'peak MiB':>9} {'seq/par':>8}")
+    for label, name, params in CASES:
+        if args.only and not any(s in label for s in args.only):
+            continue
+        seq, seq_mem = measure(name, params, N, T, B, args.repeats)
+        row = f"{label:<20} {seq * 1e3:>14.1f} {seq_mem / 2**20:>9.1f}"
+        if "mode" in models.REGISTRY[name].model_fields and not params.get("hidden_feedback"):
+            par, par_mem = measure(name, {**params, "mode": "parallel"}, N, T, B, args.repeats)
+            row += f" {par * 1e3:>12.1f} {par_mem / 2**20:>9.1f} {seq / par:>7.2f}x"
+        print(row, flush=True)
+
+
+if __name__ == "__main__":
+    main()
