@@ -88,8 +88,10 @@ def test_ensemble_member_equals_separate_run(name):
     keys = jax.random.split(key, 3)
     for e in range(3):
         single = train(cfg, _flipflop(), key=keys[e], **SMALL)
+        # equal up to float reassociation (vmapped vs plain matmuls), which Adam's normalisation
+        # can lift to ~1e-4 on weights with tiny gradients; members differ by ~0.1-1.
         for x, y in zip(_leaves(ens.member(e)), _leaves(single.model)):
-            np.testing.assert_allclose(x, y, rtol=2e-4, atol=2e-5)
+            np.testing.assert_allclose(x, y, rtol=1e-3, atol=5e-4)
         np.testing.assert_allclose(ens.history.array("train_loss")[:, e], single.history.array("train_loss")[:, 0],
                                    rtol=1e-4)
     # members are different networks
