@@ -1,6 +1,8 @@
 import os
 
-os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=1")
+# Small SVDs/eigendecompositions in the analyses are far slower with a multithreaded BLAS on a
+# busy 2-core machine (and pytest-xdist already runs two workers).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import matplotlib
 

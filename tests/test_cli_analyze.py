@@ -11,36 +11,41 @@ from rnnlab.analysis import DegeneracyResult, DistanceMatrix, NetworkTimescales
 from rnnlab.cli import app
 from rnnlab.config import parse_config
 from rnnlab.errors import CheckpointError, ConfigError
-from rnnlab.store import create_run, train_run, write_finished_run
+from rnnlab.store import create_run, write_finished_run
 from rnnlab.train import History, initial_state
 
 FLIPFLOP = {"name": "flipflop", "params": {"n_bits": 2, "n_steps": 30, "p": 0.1}}
-# the settings of test_analysis_degeneracy's ensemble: one compiled training program for both files
 ENSEMBLE = {
     "task": FLIPFLOP,
     "model": {"name": "leaky_rnn", "params": {"hidden_size": 16}},
-    "train": {"steps": 200, "eval_every": 50, "batch_size": 16, "eval_batch_size": 32, "lr": 3e-3, "ensemble": 3},
+    "train": {"steps": 200, "eval_every": 50, "batch_size": 16, "lr": 3e-3, "ensemble": 3},
     "seed": 5,
 }
 QUICK_DSA = ["--trials", "16", "--n-null", "4", "--n-delays", "5", "--rank", "6"]
+TRAINING_FIGURES = ("loss.png", "trials.png", "taus.png")
 
 
-def _untrained_run(root, run_id, hidden=16, seed=0, task=FLIPFLOP):
-    """A completed single-network run holding its initial weights (no training: fast)."""
+def _finished_run(root, run_id, hidden=16, seed=0, task=FLIPFLOP, ensemble=None):
+    """A completed run holding its initial weights, written without training (fast); the
+    training figures are placeholders, to check that the page keeps them."""
     cfg = parse_config({"task": task, "model": {"name": "leaky_rnn", "params": {"hidden_size": hidden}},
-                        "train": {"steps": 10}, "seed": seed})
+                        "train": {**ENSEMBLE["train"], "ensemble": ensemble}, "seed": seed})
     model = initial_state(cfg.build_model_config(), cfg.build_task(), cfg.train, jax.random.PRNGKey(seed)).model
     buf = io.BytesIO()
     eqx.tree_serialise_leaves(buf, model)
-    summary = {"status": "completed", "task": cfg.task.name, "model": "leaky_rnn", "members": 1}
-    return write_finished_run(root, run_id, cfg, buf.getvalue(), History(1, "mse"), summary)
+    summary = {"status": "completed", "task": cfg.task.name, "model": "leaky_rnn", "members": ensemble or 1}
+    run = write_finished_run(root, run_id, cfg, buf.getvalue(), History(ensemble or 1, "mse"), summary)
+    (run.dir / "figures").mkdir()
+    for name in TRAINING_FIGURES:
+        (run.dir / "figures" / name).write_bytes(b"placeholder")
+    return run
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    ens, _ = train_run(ENSEMBLE, root, progress=False)
-    return {"root": root, "ens": ens, "a": _untrained_run(root, "net-a", seed=0), "b": _untrained_run(root, "net-b", seed=1)}
+    return {"root": root, "ens": _finished_run(root, "ens", seed=5, ensemble=3),
+            "a": _finished_run(root, "net-a", seed=0), "b": _finished_run(root, "net-b", seed=1)}
 
 
 def _invoke(*args):
@@ -62,7 +67,7 @@ def test_analyze_writes_results_figures_and_page(runs):
     assert "FixedPoints" in r.output and "timescales" in r.output and "index.html" in r.output
     assert NetworkTimescales.load(folder / "timescales_m1").n_trials == 4
     page = ens.page.read_text()
-    assert all(f"figures/{n}" in page for n in ("loss.png", "trials.png", "taus.png"))  # training figures kept
+    assert all(f"figures/{n}" in page for n in TRAINING_FIGURES)  # the training figures are kept
     assert "analysis/timescales_m1.png" in page and "analysis: fixed_points_m1" in page
 
     # the optional analyses, on a single-network run
@@ -82,7 +87,7 @@ def test_analyze_errors_name_the_run_or_option(runs, tmp_path):
     _fails(_invoke("analyze", "no-such-run", "--out", root), CheckpointError, "no-such-run", "no such run")
     untrained = create_run(ENSEMBLE, tmp_path)
     _fails(_invoke("analyze", untrained.id, "--out", tmp_path), CheckpointError, untrained.id, "no trained weights")
-    cont = _untrained_run(tmp_path, "net-pd", task={"name": "perceptual_decision", "params": {}})
+    cont = _finished_run(tmp_path, "net-pd", task={"name": "perceptual_decision", "params": {}})
     _fails(_invoke("analyze", cont.id, "--out", tmp_path, "--what", "automaton"), ConfigError,
            "perceptual_decision", "net-pd", "discrete input alphabet")
 
@@ -97,7 +102,7 @@ def test_compare_prints_matrix_and_writes_heatmap(runs, tmp_path):
     r = _invoke("compare", a.id, ens.id, "--metric", "weights", "--out", root)
     assert r.exit_code == 0, r.output
     assert len(list((root / "comparisons").glob("weights-*.png"))) == 1
-    small = _untrained_run(root, "net-small", hidden=8)
+    small = _finished_run(root, "net-small", hidden=8)
     _fails(_invoke("compare", a.id, small.id, "--metric", "weights", "--out", root), ConfigError,
            "net-a", "net-small", "N=16", "N=8")
     _fails(_invoke("compare", a.id, b.id, "--metric", "euclid", "--out", root), ConfigError,

@@ -30,8 +30,9 @@ def _member_count(run) -> int:
     return run.config().train.ensemble or 1
 
 
-def _load(run_id: str, out: Optional[Path], e: Optional[int]):
-    """``(run, model, task)``: the run's network (member ``e`` of an ensemble) and the task it was trained on."""
+def _load(run_id: str, out: Optional[Path], e: Optional[int], whole: bool = False):
+    """``(run, model, task, e)``: the run's network (member ``e`` of an ensemble, default 0; the whole
+    stacked ensemble if ``whole``) and the task it was trained on (at the level member ``e`` reached)."""
     run = open_run(run_id, out)
     cfg = run.config()
     n = _member_count(run)
@@ -40,7 +41,7 @@ def _load(run_id: str, out: Optional[Path], e: Optional[int]):
         raise ConfigError(f"--member {e}: run {run.id} holds {what}")
     e = e or 0
     model = run.load_model()
-    if cfg.train.ensemble:
+    if cfg.train.ensemble and not whole:
         model = member(model, e)
     task = cfg.build_task()
     if cfg.train.curriculum:  # the level this member reached
@@ -60,8 +61,7 @@ def _initial_model(run, e: int):
 def _save(result: Any, folder: Path, name: str) -> Path:
     result.save(folder / name)
     png = folder / f"{name}.png"
-    fig = result.plot(png)
-    del fig
+    result.plot(png)
     return png
 
 
@@ -213,7 +213,7 @@ def analyze(
 METRICS = ("dsa", "cka", "procrustes", "weights")
 
 
-def _distance(metric: str, models: list, ids: list[str], task, key, trials: int):
+def _distance(metric: str, models: list, ids: list[str], task, key, trials: int, n_delays: int, rank: int):
     from ..analysis import dmd, dsa, linear_cka, pairwise, procrustes_distance, state_trajectories, weight_distance
 
     if metric == "weights":
@@ -222,7 +222,7 @@ def _distance(metric: str, models: list, ids: list[str], task, key, trials: int)
     x = task.sample(key, trials).inputs
     states = [np.asarray(state_trajectories(m, x)) for m in models]
     if metric == "dsa":
-        fits = [dmd(s, 10, min(10, 10 * s.shape[-1])) for s in states]
+        fits = [dmd(s, n_delays, min(rank, n_delays * s.shape[-1])) for s in states]
         return pairwise(fits, lambda a, b: dsa(a, b).angular, ids, "DSA (angular)")
     if metric == "cka":
         return pairwise(states, lambda a, b: 1.0 - linear_cka(a, b), ids, "1 − linear CKA")
@@ -248,6 +248,8 @@ def compare(
     metric: str = typer.Option("dsa", help="dsa | cka | procrustes | weights"),
     member_: Optional[int] = typer.Option(None, "--member", help="ensemble member of each run (default 0)"),
     trials: int = typer.Option(32, help="trials (of the first run's task) that drive every network"),
+    n_delays: int = typer.Option(10, help="DSA delay embedding"),
+    rank: int = typer.Option(10, help="DSA DMD rank"),
     seed: int = typer.Option(0, help="PRNG seed of the trials"),
     heatmap: Optional[Path] = typer.Option(None, help="heat map PNG (default RUNS/comparisons/METRIC-HASH.png)"),
     out: Optional[Path] = typer.Option(None, help="runs folder (default $RNNLAB_RUNS or ./runs)"),
@@ -264,7 +266,7 @@ def compare(
         if metric != "weights" and t.n_inputs != task.n_inputs:
             raise ConfigError(f"--metric {metric}: run {run.id} takes {t.n_inputs} inputs, run {ids[0]} "
                               f"({task.name}) gives {task.n_inputs}; the networks must accept the same trials")
-    D = _distance(metric, [m for _, m, _, _ in loaded], ids, task, jax.random.PRNGKey(seed), trials)
+    D = _distance(metric, [m for _, m, _, _ in loaded], ids, task, jax.random.PRNGKey(seed), trials, n_delays, rank)
     if heatmap is None:
         tag = hashlib.sha1("|".join(ids).encode()).hexdigest()[:8]
         heatmap = runs_root(out) / "comparisons" / f"{metric}-{tag}.png"
@@ -294,12 +296,12 @@ def degeneracy(
     """Behavioural, dynamical and weight degeneracy of an ensemble run, with nulls (Huang et al. 2025)."""
     from ..analysis import degeneracy as _degeneracy
 
-    run, _, task, _ = _load(run_id, out, None)
+    run = open_run(run_id, out)
     n = _member_count(run)
     if n < 2:
         raise ConfigError(f"degeneracy: run {run.id} holds a single network; it needs an ensemble run "
                           "(train with --ensemble E, E ≥ 2)")
-    models = run.load_model()
+    run, models, task, _ = _load(run_id, out, None, whole=True)
     res = _degeneracy(models, task, seed, ood_factor=ood_factor, n_trials=trials, n_null=n_null, n_delays=n_delays,
                       rank=rank, names=[f"m{e}" for e in range(n)])
     png = _save(res, run.dir / "analysis", "degeneracy")
