@@ -1,6 +1,7 @@
 """LeakyRNN connectivity constraints (Dale's law, sparse and user masks), initialisations,
 effective rank, and the low-rank RNN."""
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -19,26 +20,27 @@ def _get(**kw):
 
 
 def test_dale_signs_density_and_balance_at_init():
-    m = _get(hidden_size=200, dale=True, density=0.3, dale_readout=True)
+    m = _get(hidden_size=100, dale=True, density=0.3, dale_readout=True)
     W = np.asarray(m.recurrent_weights())
-    assert m.cfg.n_excitatory == 160
-    assert W[:, :160].min() >= 0 and W[:, 160:].max() <= 0
-    assert abs((W != 0).mean() - 0.3) < 0.02
+    assert m.cfg.n_excitatory == 80
+    assert W[:, :80].min() >= 0 and W[:, 80:].max() <= 0
+    assert abs((W != 0).mean() - 0.3) < 0.03
     assert abs(W.sum(axis=1).mean()) < 0.2 * np.abs(W).sum(axis=1).mean()  # E and I inputs balance on average
-    # the mask is fixed: no gradient reaches it and the masked entries get none either
-    g = jax.grad(lambda m: models.run(m, jnp.ones((2, 5, 2)))[1].sum())(m)
+    # the mask is fixed: no gradient reaches it, nor the masked weights
+    R = jax.random.normal(KEY, (100, 100))
+    g = eqx.filter_grad(lambda m: jnp.sum(m.recurrent_weights() * R))(m)
     assert np.all(np.asarray(g.mask) == 0)
-    assert np.all(np.asarray(g.W)[np.asarray(m.mask) == 0] == 0)
+    assert np.all(np.asarray(g.W)[np.asarray(m.mask) == 0] == 0) and np.any(np.asarray(g.W) != 0)
     # Dale readout: non-negative weights on excitatory units only
-    h = jnp.zeros(200).at[170].set(5.0)  # an inhibitory unit alone has no effect on the output
-    np.testing.assert_allclose(m.readout(h), m.readout(jnp.zeros(200)))
+    h = jnp.zeros(100).at[90].set(5.0)  # an inhibitory unit alone has no effect on the output
+    np.testing.assert_allclose(m.readout(h), m.readout(jnp.zeros(100)))
 
 
 def test_user_mask_and_defaults_unchanged():
-    mask = np.triu(np.ones((4, 4), bool))
-    m = _get(hidden_size=4, mask=mask.tolist())
+    mask = np.triu(np.ones((16, 16), bool))
+    m = _get(hidden_size=16, mask=mask.tolist())
     assert np.all(np.asarray(m.recurrent_weights())[~mask] == 0)
-    plain = _get(hidden_size=6)
+    plain = _get(hidden_size=16)
     assert plain.mask is None
     np.testing.assert_array_equal(plain.recurrent_weights(), plain.W)
 
@@ -86,6 +88,7 @@ def test_config_errors_name_the_parameter():
         models.config("low_rank_rnn", hidden_size=4, rank=5)
 
 
+@pytest.mark.slow
 def test_dale_network_learns_and_keeps_its_signs():
     task = tasks.get("flipflop", n_bits=1, n_steps=30, p=0.1)
     cfg = models.config("leaky_rnn", hidden_size=32, dale=True, dale_readout=True, density=0.5,
@@ -99,11 +102,10 @@ def test_dale_network_learns_and_keeps_its_signs():
         assert W[:, :ne].min() >= 0 and W[:, ne:].max() <= 0
         assert np.all(W[mask == 0] == 0) and np.all(np.diag(W) == 0)
         assert set(np.unique(mask)) <= {0.0, 1.0}
-        w_out = np.abs(np.asarray(m.readout_layer.weight))
         np.testing.assert_allclose(m.readout(jnp.eye(32)[ne]), m.readout(jnp.zeros(32)))  # I units silent
-        assert w_out.shape == (1, 32)
 
 
+@pytest.mark.slow
 def test_low_rank_rnn_keeps_rank_r_throughout_training():
     task = tasks.get("flipflop", n_bits=1, n_steps=30, p=0.1)
     ranks = []

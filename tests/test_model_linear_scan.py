@@ -64,25 +64,33 @@ def test_parallel_mode_matches_sequential_outputs_and_gradients(name):
 
 
 def test_prefix_scan_methods_agree_and_match_a_loop():
-    k1, k2, k3 = jax.random.split(KEY, 3)
-    a = jax.random.uniform(k1, (37, 4), minval=0.5, maxval=1.0)
-    b = jax.random.normal(k2, (37, 4))
-    h0 = jax.random.normal(k3, (4,))
-    h, ref = h0, []
-    for t in range(37):
+    rng = np.random.default_rng(0)
+    a, b, h0 = rng.uniform(0.5, 1.0, (11, 4)), rng.normal(size=(11, 4)), rng.normal(size=4)
+    h, ref, ref_pos = h0, [], []
+    for t in range(11):
         h = a[t] * h + b[t]
         ref.append(h)
-    for method in ("doubling", "associative"):
-        np.testing.assert_allclose(_scan.linear_scan(a, b, h0, method), np.stack(ref), rtol=1e-5, atol=1e-6)
-        # log space: positive a, b; any sign of h0 (the minGRU-pytorch#9 bug used log h0)
-        bp = jnp.abs(b)
-        got = _scan.log_scan(jnp.log(a), jnp.log(bp), h0, method)
-        np.testing.assert_allclose(got, _scan.linear_scan(a, bp, h0), rtol=1e-5, atol=1e-5)
+    h = h0
+    for t in range(11):
+        h = a[t] * h + abs(b[t])
+        ref_pos.append(h)
+
+    @jax.jit
+    def both(a, b, h0):
+        out = {}
+        for method in ("doubling", "associative"):
+            # log space takes positive a, b and any sign of h0 (minGRU-pytorch#9 used log h0)
+            out[method] = (_scan.linear_scan(a, b, h0, method), _scan.log_scan(jnp.log(a), jnp.log(jnp.abs(b)), h0, method))
+        return out
+
+    for lin, log in both(*(jnp.asarray(v, jnp.float32) for v in (a, b, h0))).values():
+        np.testing.assert_allclose(lin, np.stack(ref), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(log, np.stack(ref_pos), rtol=1e-5, atol=1e-5)
 
 
 def test_lru_ring_initialisation_and_stability():
     cfg = dict(r_min=0.4, r_max=0.9, max_phase=np.pi / 5, state_size=500)
-    m = models.get("lru", input_size=2, output_size=1, key=KEY, hidden_size=8, **cfg)
+    m = models.get("lru", input_size=3, output_size=2, key=KEY, hidden_size=16, **cfg)
     lam = np.asarray(m.eigenvalues())
     r = np.abs(lam)
     assert np.all(r >= 0.4 - 1e-6) and np.all(r <= 0.9 + 1e-6)
@@ -100,7 +108,7 @@ def test_lru_ring_initialisation_and_stability():
 
 
 def test_s4d_is_stable_and_zoh_exact():
-    m = models.get("s4d", input_size=2, output_size=1, key=KEY, hidden_size=8, state_size=6)
+    m = models.get("s4d", input_size=3, output_size=2, key=KEY, hidden_size=16, state_size=12)
     lam = np.asarray(m.continuous_eigenvalues(), np.complex128)
     dt = np.exp(np.asarray(m.log_dt, np.float64))
     np.testing.assert_allclose(m.eigenvalues(), np.exp(dt * lam), rtol=1e-5)
@@ -134,15 +142,15 @@ def test_lmu_matrices_are_the_zoh_legendre_delay_and_decode_the_delayed_input():
 def test_lmu_feedback_variant_is_sequential_only():
     with pytest.raises(ValueError, match="mode: 'parallel' needs hidden_feedback=False"):
         models.config("lmu", hidden_feedback=True, mode="parallel")
-    m = models.get("lmu", input_size=2, output_size=1, key=KEY, hidden_size=8, hidden_feedback=True)
-    act, out = models.run(m, jnp.ones((1, 5, 2)))
-    assert act.shape == (1, 5, 8) and np.all(np.isfinite(np.asarray(out)))
+    m = models.get("lmu", input_size=3, output_size=2, key=KEY, hidden_size=16, hidden_feedback=True)
+    (m_state, h), act = m.step(m.initial_state(), jnp.ones(3))
+    assert m_state.shape == (1, 16) and h.shape == (16,) and np.all(np.isfinite(np.asarray(act)))
 
 
 def test_min_gru_hidden_state_stays_positive_and_gates_ignore_the_state():
-    m = models.get("min_gru", input_size=3, output_size=1, key=KEY, hidden_size=8)
-    act, _ = models.run(m, jax.random.normal(KEY, (2, 50, 3)) * 5)
+    m = models.get("min_gru", input_size=3, output_size=2, key=KEY, hidden_size=16)
+    act, _ = eqx.filter_jit(models.run)(m, jax.random.normal(KEY, (2, 50, 3)) * 5)
     assert np.all(np.asarray(act) > 0)
     d = m.input_drive(jnp.ones(3))
-    J = jax.jacobian(lambda h: m.update(h, d, None)[0])(jnp.ones(8))
+    J = eqx.filter_jit(jax.jacobian(lambda h: m.update(h, d, None)[0]))(jnp.ones(16))
     np.testing.assert_allclose(J, np.diag(np.diag(J)), atol=0)  # element-wise: diagonal Jacobian

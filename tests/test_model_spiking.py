@@ -41,13 +41,13 @@ def _numpy_step(m, st, x):
 
 
 def test_alif_step_matches_the_equations():
-    m = models.get("spiking_rnn", input_size=3, output_size=2, key=KEY, hidden_size=40, neuron="alif",
+    m = models.get("spiking_rnn", input_size=3, output_size=2, key=KEY, hidden_size=16, neuron="alif",
                    refractory=2, tau_mem=7.0, tau_syn=3.0)
     rng = np.random.default_rng(0)
-    z = rng.normal(size=(7, 40)).astype(np.float32)
+    z = rng.normal(size=(7, 16)).astype(np.float32)
     st = m.initial_state()._replace(
         i_syn=jnp.asarray(z[0]), v=jnp.asarray(z[1] + 2.0), s=jnp.asarray(z[2] > 0, jnp.float32),
-        reset=jnp.asarray(np.abs(z[3])), a=jnp.asarray(0.2 * np.abs(z[4])), refrac=jnp.asarray(rng.integers(0, 3, 40), jnp.float32),
+        reset=jnp.asarray(np.abs(z[3])), a=jnp.asarray(0.2 * np.abs(z[4])), refrac=jnp.asarray(rng.integers(0, 3, 16), jnp.float32),
         trace=jnp.asarray(np.abs(z[6])))
     x = rng.normal(size=3)
     new, act = eqx.filter_jit(m.step)(st, jnp.asarray(x, jnp.float32))
@@ -55,23 +55,26 @@ def test_alif_step_matches_the_equations():
     for k, v in expected.items():
         np.testing.assert_allclose(getattr(new, k), v, rtol=1e-5, atol=1e-5, err_msg=k)
     np.testing.assert_array_equal(act, new.trace)
-    assert 0 < float(new.s.sum()) < 40
+    assert 0 < float(new.s.sum()) < 16
 
 
 def test_adaptation_and_refractoriness_reduce_firing():
-    def rate(**kw):
-        m = models.get("spiking_rnn", input_size=1, output_size=1, key=KEY, hidden_size=20, rec_gain=0.0, **kw)
-        m = eqx.tree_at(lambda m: m.W_in, m, jnp.full((20, 1), 0.5))
-        _, states = jax.lax.scan(lambda s, _: (m.step(s, jnp.ones(1))[0],) * 2, m.initial_state(), None, length=300)
-        return float(states.s.mean())
+    @eqx.filter_jit
+    def rate(m):
+        m = eqx.tree_at(lambda m: (m.W_in, m.W_rec), m, (jnp.full((16, 3), 0.2), jnp.zeros((16, 16))))
+        _, states = jax.lax.scan(lambda s, _: (m.step(s, jnp.ones(3))[0],) * 2, m.initial_state(), None, length=300)
+        return states.s.mean()
 
-    lif, alif, refr = rate(), rate(neuron="alif", tau_adapt=50.0), rate(refractory=5)
+    def get(**kw):
+        return models.get("spiking_rnn", input_size=3, output_size=2, key=KEY, hidden_size=16, **kw)
+
+    lif, alif, refr = (float(rate(get(**kw))) for kw in ({}, dict(neuron="alif", tau_adapt=50.0), dict(refractory=5)))
     assert 0.2 < lif and alif < 0.5 * lif and refr <= 1 / 6 + 1e-6
 
 
 def test_surrogate_gradient_reaches_weights_and_thresholds():
-    m = models.get("spiking_rnn", input_size=2, output_size=1, key=KEY, hidden_size=16, neuron="alif")
-    x = jax.random.normal(KEY, (2, 40, 2)) * 3
+    m = models.get("spiking_rnn", input_size=3, output_size=2, key=KEY, hidden_size=16, neuron="alif")
+    x = jax.random.normal(KEY, (2, 40, 3)) * 3
 
     g = eqx.filter_jit(eqx.filter_grad(lambda m: models.run(m, x)[1].sum()))(m)
     for leaf in (g.W_in, g.W_rec, g.tau_mem_raw, g.tau_syn_raw, g.theta_raw):
@@ -82,12 +85,18 @@ def test_delta_encoder_sends_on_delta_and_learns_its_threshold():
     m = models.get("spiking_rnn", input_size=1, output_size=1, key=KEY, hidden_size=4, encoding="delta",
                    encoder_threshold=0.1)
     enc = m.encoder
-    xs = jnp.array([0.35] * 5 + [0.0] * 5)[:, None]
-    _, spikes = jax.lax.scan(lambda ref, x: enc(x, ref)[::-1], jnp.zeros(1), xs)
+
+    @eqx.filter_jit
+    def run(enc):
+        xs = jnp.array([0.35] * 5 + [0.0] * 5)[:, None]
+        _, spikes = jax.lax.scan(lambda ref, x: enc(x, ref)[::-1], jnp.zeros(1), xs)
+        g = eqx.filter_grad(lambda e: e(jnp.array([0.105]), jnp.zeros(1))[0].sum())(enc)
+        return spikes, g
+
+    spikes, g = run(enc)
     spikes = np.asarray(spikes)  # columns: ON, OFF
     np.testing.assert_array_equal(spikes[:, 0], [1, 1, 1, 0, 0, 0, 0, 0, 0, 0])
     np.testing.assert_array_equal(spikes[:, 1], [0, 0, 0, 0, 0, 1, 1, 1, 0, 0])
-    g = eqx.filter_grad(lambda e: e(jnp.array([0.105]), jnp.zeros(1))[0].sum())(enc)
     assert np.isfinite(g.theta_raw).all() and float(g.theta_raw[0]) < 0  # a higher threshold removes the spike
 
 

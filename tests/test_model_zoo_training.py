@@ -1,6 +1,10 @@
-"""Every new model trains through ``rnnlab.train.train`` as an ensemble of two (fast), learns
-a task it should learn (slow), and the linear recurrences solve the adding problem where a
-vanilla tanh RNN of the same size fails (slow)."""
+"""Every new model trains through ``rnnlab.train.train`` as an ensemble of two, learns a task
+it should learn, and the linear recurrences solve the adding problem where a vanilla tanh RNN
+of the same size fails.
+
+Each training program takes 5–15 s of CPU to compile from cold (and several times that in
+wall time on a loaded 2-core machine), so everything here is marked ``slow``.
+"""
 
 import jax
 import numpy as np
@@ -25,6 +29,7 @@ def _leaves(model):
     return [np.asarray(x) for x in jax.tree.leaves(model)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_train_an_ensemble_of_two(name):
     params, (task_name, task_params, _), lr = CASES[name]
@@ -37,8 +42,9 @@ def test_train_an_ensemble_of_two(name):
     assert np.all(np.isfinite(h.train_loss)) and np.all(np.isfinite(h.metric))
     a, b = _leaves(res.member(0)), _leaves(res.member(1))
     assert any(not np.allclose(x, y) for x, y in zip(a, b))  # independent members
-    start = _leaves(cfg.build(task.n_inputs, task.n_outputs, jax.random.fold_in(jax.random.split(jax.random.PRNGKey(3), 2)[1], 0)))
-    assert any(not np.allclose(x, y) for x, y in zip(b, start))  # member 1 = its own run, and it was trained
+    key1 = jax.random.split(jax.random.PRNGKey(3), 2)[1]
+    start = _leaves(cfg.build(task.n_inputs, task.n_outputs, jax.random.fold_in(key1, 0)))
+    assert any(not np.allclose(x, y) for x, y in zip(b, start))  # member 1 was trained from its own init
 
 
 @pytest.mark.slow

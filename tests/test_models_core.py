@@ -135,8 +135,9 @@ def test_run_equals_python_loop_over_step(name):
 
 
 def test_model_errors_name_the_field():
-    with pytest.raises(ValueError, match="unknown model 'rnn'.*valid models: gru, leaky_rnn, lstm"):
+    with pytest.raises(ValueError, match="unknown model 'rnn'.*valid models: ") as err:
         models.config("rnn")
+    assert all(name in str(err.value) for name in models.names())
     with pytest.raises(ValueError, match="hidden_size: Input should be greater than 0"):
         models.config("leaky_rnn", hidden_size=0)
     with pytest.raises(ValueError, match="tau: must be >= dt = 1.0"):

@@ -21,9 +21,11 @@ training on NeuroGym directly:
 
 Targets are one-hot of the ground-truth action ``env.gt`` (``n_classes`` = the size of the
 ``Discrete`` action space, cross-entropy loss; the metric is the accuracy over all real steps,
-fixation included, as in NeuroGym's supervised loss). ``n_steps`` (the padded length) is the
-longest of ``_PROBE`` trials drawn at construction unless given; a longer trial later raises
-``ValueError``. ``harder(f)`` scales the numeric ``timing`` periods of the environment by ``f``.
+fixation included, as in NeuroGym's supervised loss). ``n_steps`` (the padded length), unless
+given, is measured at construction: the sum of the longest durations of the environment's
+``timing`` periods where all are bounded, and at least the longest of ``_PROBE`` trials drawn
+(periods set by code, e.g. ReadySetGo's production, are only seen there); a longer trial later
+raises ``ValueError`` (pass a larger ``n_steps``). ``harder(f)`` scales the numeric ``timing`` periods of the environment by ``f``.
 NeuroGym is an optional extra: ``pip install 'rnnlab[neurogym]'``.
 """
 
@@ -71,16 +73,38 @@ def _trials(env, seed: int, n: int):
     return out
 
 
-def _scale_timing(value: Any, f: float) -> Any:
+def _spec(value: Any) -> Any:
+    """A NeuroGym timing value as a number, a list or ``[dist, args]``; None for a callable."""
+    if all(hasattr(value, a) for a in ("vmean", "vmin", "vmax")):  # neurogym's TruncExp
+        return ["truncated_exponential", [value.vmean, value.vmin, value.vmax]]
+    return None if callable(value) else value
+
+
+def _scale(value: Any, f: float) -> Any:
     if isinstance(value, int | float):
         return value * f
-    if isinstance(value, list | tuple) and value and isinstance(value[0], str):  # (dist, args)
-        return [value[0], _scale_timing(value[1], f)]
-    if isinstance(value, list | tuple):
-        return [v * f for v in value]
-    if all(hasattr(value, a) for a in ("vmean", "vmin", "vmax")):  # neurogym TruncExp
-        return ["truncated_exponential", [value.vmean * f, value.vmin * f, value.vmax * f]]
-    return None  # a callable: left as it is
+    if isinstance(value[0], str):  # [dist, args]
+        return [value[0], _scale(value[1], f)]
+    return [v * f for v in value]
+
+
+def _longest(value: Any) -> float:
+    """The longest duration a timing spec can draw (inf if unbounded or unknown)."""
+    if value is None or isinstance(value, int | float):
+        return np.inf if value is None else value
+    if not isinstance(value[0], str):
+        return max(value)
+    dist, args = value
+    bound = {"uniform": lambda: max(args), "choice": lambda: max(args), "constant": lambda: args,
+             "truncated_exponential": lambda: args[2] if len(args) > 2 else np.inf}
+    return bound.get(dist, lambda: np.inf)()
+
+
+def _measure_steps(env) -> int:
+    """Longest trial: the sum of the longest periods if all are bounded, at least the longest of ``_PROBE``."""
+    probed = max(len(gt) for _, gt in _trials(env, 0, _PROBE))
+    bound = sum(_longest(_spec(v)) for v in env.timing.values())
+    return max(probed, int(bound / env.dt)) if np.isfinite(bound) else probed
 
 
 class NeuroGym(Task):
@@ -104,8 +128,7 @@ class NeuroGym(Task):
             raise ValueError(f"env_id: {self.env_id!r} is not a trial-based environment with discrete actions")
         self._env = env
         if self.n_steps is None:
-            longest = max(len(gt) for _, gt in _trials(env, 0, _PROBE))
-            object.__setattr__(self, "n_steps", longest)
+            object.__setattr__(self, "n_steps", _measure_steps(env))
         return self
 
     def _fields(self) -> tuple:  # env_kwargs is a dict: compared and hashed as JSON; the env is not
@@ -167,8 +190,8 @@ class NeuroGym(Task):
         """The same environment with its numeric ``timing`` periods times ``factor`` (n_steps re-measured)."""
         if not factor > 0:
             raise ValueError(f"factor: must be > 0 (got {factor})")
-        timing = {k: _scale_timing(v, factor) for k, v in self._env.timing.items()}
-        timing = {k: v for k, v in timing.items() if v is not None}
+        specs = {k: _spec(v) for k, v in self._env.timing.items()}
+        timing = {k: _scale(v, factor) for k, v in specs.items() if v is not None}
         return NeuroGym(env_id=self.env_id, env_kwargs={**self.env_kwargs, "timing": timing})
 
 
