@@ -48,7 +48,8 @@ def test_user_mask_and_defaults_unchanged():
 @pytest.mark.parametrize("kind", ["gaussian", "orthogonal", "identity", "rank"])
 def test_initialisations(kind):
     n = 64
-    W = np.asarray(_get(hidden_size=n, init=kind, init_rank=3, gain=1.5, init_noise=0.0).recurrent_weights(), np.float64)
+    m = _get(hidden_size=n, init=kind, init_rank=3, gain=1.5, init_noise=0.0)
+    W = np.asarray(m.recurrent_weights(), np.float64)
     s = np.linalg.svd(W, compute_uv=False)
     if kind == "orthogonal":
         np.testing.assert_allclose(W @ W.T, 1.5**2 * np.eye(n), atol=1e-4)

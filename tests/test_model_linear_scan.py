@@ -1,5 +1,6 @@
-"""Linear-recurrence models: the parallel mode equals the sequential one (outputs and
-gradients, from zero and from random initial states), and each model's defining property."""
+"""Linear-recurrence models: LRU and S4D parallel modes equal their sequential ones, the
+prefix scans, and each model's defining property (LRU ring and |λ| ≤ 1, S4D zero-order hold,
+LMU Legendre delay, minGRU's element-wise positive recurrence)."""
 
 import equinox as eqx
 import jax
@@ -12,55 +13,17 @@ import scipy.special
 from rnnlab import models
 from rnnlab.models import _scan
 from rnnlab.models.lmu import legendre_memory
+from test_model_parallel_parity import check_parity
 
 KEY = jax.random.PRNGKey(0)
-T = 1000
-PARALLEL = {
-    "lru": dict(r_min=0.9, r_max=0.999, encoder="mlp"),
-    "s4d": dict(state_size=12),
-    "min_gru": dict(forget_bias=2.0),
-    "min_lstm": {},
-    "lmu": dict(theta=300.0, memory_channels=2, encoder="mlp"),
-}
 
 
-def _initial_states(model, key):
-    """Two initial states: zeros (the usual start) and a random one (continuing a trial)."""
-    zero = model.initial_state()
-    leaves, treedef = jax.tree.flatten(zero)
-    keys = jax.random.split(key, len(leaves))
-    rand = jax.tree.unflatten(treedef, [jax.random.normal(k, x.shape) for k, x in zip(keys, leaves)])
-    return jax.tree.map(lambda a, b: jnp.stack([a, b]), zero, rand)
-
-
-def _loss(model, x, s0):
-    act, out, final = jax.vmap(lambda x, s: models.run_trial(model, x, state0=s))(x, s0)
-    final = sum(jnp.mean(f**2) for f in jax.tree.leaves(final))
-    return jnp.mean(out**2) + jnp.mean(act**2) + jnp.mean(act) + final, (act, out)
-
-
-def _close(a, b, rtol):
-    a, b = np.asarray(a), np.asarray(b)
-    np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-5 * max(1.0, float(np.abs(b).max())))
-
-
-@pytest.mark.parametrize("name", sorted(PARALLEL))
-def test_parallel_mode_matches_sequential_outputs_and_gradients(name):
-    """T = 1000 float32 steps from a zero and a random initial state; gradients w.r.t. every parameter."""
-    x = jax.random.normal(jax.random.PRNGKey(1), (2, T, 3))
-    grads, values = {}, {}
-    for mode in ("sequential", "parallel"):
-        m = models.get(name, input_size=3, output_size=2, key=KEY, hidden_size=16, mode=mode, **PARALLEL[name])
-        s0 = _initial_states(m, jax.random.PRNGKey(2))
-        (_, values[mode]), grads[mode] = eqx.filter_jit(eqx.filter_value_and_grad(_loss, has_aux=True))(m, x, s0)
-    for a, b in zip(values["parallel"], values["sequential"]):
-        _close(a, b, rtol=1e-5)
-    gp = jax.tree.leaves(eqx.filter(grads["parallel"], eqx.is_array))
-    gs = jax.tree.leaves(eqx.filter(grads["sequential"], eqx.is_array))
-    assert len(gs) == len(gp) > 0
-    for a, b in zip(gp, gs):
-        assert np.all(np.isfinite(a)) and np.any(b != 0)
-        _close(a, b, rtol=1e-4)
+@pytest.mark.parametrize("name, params", [
+    ("lru", dict(r_min=0.9, r_max=0.999, encoder="mlp")),
+    ("s4d", dict(state_size=12)),
+])
+def test_parallel_mode_matches_sequential_outputs_and_gradients(name, params):
+    check_parity(name, params)
 
 
 def test_prefix_scan_methods_agree_and_match_a_loop():
@@ -80,7 +43,8 @@ def test_prefix_scan_methods_agree_and_match_a_loop():
         out = {}
         for method in ("doubling", "associative"):
             # log space takes positive a, b and any sign of h0 (minGRU-pytorch#9 used log h0)
-            out[method] = (_scan.linear_scan(a, b, h0, method), _scan.log_scan(jnp.log(a), jnp.log(jnp.abs(b)), h0, method))
+            log = _scan.log_scan(jnp.log(a), jnp.log(jnp.abs(b)), h0, method)
+            out[method] = (_scan.linear_scan(a, b, h0, method), log)
         return out
 
     for lin, log in both(*(jnp.asarray(v, jnp.float32) for v in (a, b, h0))).values():
@@ -125,9 +89,8 @@ def test_lmu_matrices_are_the_zoh_legendre_delay_and_decode_the_delayed_input():
     i, j = np.meshgrid(np.arange(d), np.arange(d), indexing="ij")
     A = (2 * i + 1) * np.where(i < j, -1.0, (-1.0) ** (i - j + 1)) / theta
     B = (2 * np.arange(d) + 1) * (-1.0) ** np.arange(d) / theta
-    M = scipy.linalg.expm(np.block([[A, B[:, None]], [np.zeros((1, d + 1))]]))  # ZOH via the augmented matrix
-    np.testing.assert_allclose(Ad, M[:d, :d], atol=1e-10)
-    np.testing.assert_allclose(Bd, M[:d, d], atol=1e-10)
+    np.testing.assert_allclose(Ad, scipy.linalg.expm(A), atol=1e-10)  # zero-order hold, dt = 1
+    np.testing.assert_allclose(Bd, np.linalg.solve(A, (Ad - np.eye(d)) @ B), atol=1e-8)  # A⁻¹(e^A − I) B
     # the memory holds the input's last θ steps: Legendre polynomials at r = 1 decode u(t − θ)
     t = np.arange(400)
     u = np.sin(2 * np.pi * t / 97.0)

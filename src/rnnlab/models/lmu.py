@@ -6,8 +6,9 @@ delay of θ)::
 
     θ ṁ = A m + B u,    A_ij = (2i + 1) · (−1 if i < j else (−1)^{i−j+1}),   B_i = (2i + 1)(−1)^i
 
-discretised by zero-order hold with ``scipy.signal.cont2discrete`` at build time (``Ā, B̄``
-are constants, not parameters). A nonlinear hidden layer ``h ∈ ℝ^N`` reads the memory::
+discretised by zero-order hold at build time with SciPy (``Ā = e^{A dt/θ}``, ``B̄`` from the
+matrix exponential of the augmented matrix ``[[A, B], [0, 0]] dt/θ``, as ``cont2discrete``
+does); ``Ā, B̄`` are constants, not parameters. A nonlinear hidden layer ``h ∈ ℝ^N`` reads the memory::
 
     u_t = e_x · e(x_t) [+ e_h · h_{t−1} + e_m · m_{t−1}]            (e = identity or MLP encoder)
     m_t = Ā m_{t−1} + B̄ u_t                                           (per channel)
@@ -47,7 +48,9 @@ class LMUConfig(ModeConfig, EncoderConfig):
     theta: float = Field(100.0, gt=0, description="memory window θ (same units as dt)")
     dt: float = Field(1.0, gt=0, description="time step")
     memory_channels: int = Field(1, gt=0, description="memory channels C (each with its own d coefficients)")
-    hidden_feedback: bool = Field(False, description="original LMU: h_{t−1}, m_{t−1} feed the memory (sequential only)")
+    hidden_feedback: bool = Field(
+        False, description="original LMU: h_{t−1}, m_{t−1} feed the memory (sequential only)"
+    )
     activation: Literal["tanh", "gelu", "relu", "identity"] = Field("tanh", description="hidden nonlinearity φ")
 
     @model_validator(mode="after")
@@ -63,14 +66,16 @@ class LMUConfig(ModeConfig, EncoderConfig):
 @functools.lru_cache(maxsize=32)
 def legendre_memory(order: int, theta: float, dt: float) -> tuple[np.ndarray, np.ndarray]:
     """ZOH-discretised ``(Ā [d, d], B̄ [d])`` of the Legendre delay system (float64)."""
-    from scipy.signal import cont2discrete
+    from scipy.linalg import expm
 
     i = np.arange(order)[:, None]
     j = np.arange(order)[None, :]
     A = (2 * i + 1) * np.where(i < j, -1.0, (-1.0) ** (i - j + 1)) / theta
     B = (2 * np.arange(order) + 1) * (-1.0) ** np.arange(order) / theta
-    Ad, Bd, *_ = cont2discrete((A, B[:, None], np.zeros((1, order)), np.zeros((1, 1))), dt, method="zoh")
-    return Ad, Bd[:, 0]
+    M = np.zeros((order + 1, order + 1))
+    M[:order, :order], M[:order, order] = A * dt, B * dt
+    E = expm(M)  # [[e^{A dt}, ∫_0^dt e^{As} ds B], [0, 1]]
+    return E[:order, :order], E[:order, order]
 
 
 @functools.lru_cache(maxsize=32)

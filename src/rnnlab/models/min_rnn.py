@@ -38,6 +38,7 @@ from ._scan import ScanConfig, log_scan
 
 class _MinConfig(ScanConfig):
     n_gates: ClassVar[int]
+    keep_sign: ClassVar[float]  # sign of forget_bias in the first gate's bias (z: −, f: +)
 
     forget_bias: float = Field(0.0, description="initial bias towards keeping the state (−b_z or +b_f)")
 
@@ -47,6 +48,7 @@ class MinGRUConfig(_MinConfig):
     description: ClassVar[str] = "minGRU: input-only gates, parallel log-space scan"
     paper: ClassVar[str] = "Feng et al. 2024, Were RNNs All We Needed?"
     n_gates: ClassVar[int] = 2
+    keep_sign: ClassVar[float] = -1.0
 
     def build(self, input_size, output_size, key):
         return MinGRU(self, input_size, output_size, key)
@@ -57,6 +59,7 @@ class MinLSTMConfig(_MinConfig):
     description: ClassVar[str] = "minLSTM: input-only normalised forget/input gates, parallel log-space scan"
     paper: ClassVar[str] = "Feng et al. 2024, Were RNNs All We Needed?"
     n_gates: ClassVar[int] = 3
+    keep_sign: ClassVar[float] = 1.0
 
     def build(self, input_size, output_size, key):
         return MinLSTM(self, input_size, output_size, key)
@@ -79,8 +82,7 @@ class _MinRNN(RecurrentModel):
         kw, kr = jax.random.split(key)
         self.cfg = cfg
         self.W = jax.random.normal(kw, (g * n, input_size)) / jnp.sqrt(max(input_size, 1))
-        sign = -1.0 if g == 2 else 1.0  # the first block is z (minGRU) or f (minLSTM)
-        self.b = jnp.zeros(g * n).at[:n].set(sign * cfg.forget_bias)
+        self.b = jnp.zeros(g * n).at[:n].set(cfg.keep_sign * cfg.forget_bias)  # first block: z or f
         self.readout_layer = eqx.nn.Linear(n, output_size, key=kr)
 
     def initial_state(self):

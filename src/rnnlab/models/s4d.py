@@ -9,11 +9,11 @@ encoding of it), zero-order-hold discretised with a trainable step ``Δ = exp(lo
     Ā = exp(Δ λ),   B̄ = (Ā − 1)/λ ⊙ B           (ZOH, element-wise)
     x_t = Ā ⊙ x_{t−1} + B̄ u_t,     y_t = Re(C x_t) + D u_t,     activity φ(y_t)
 
-S4D-Lin initialisation ``λ_n = −½ + iπn`` (``init='real'``: S4D-Real, ``λ_n = −(n + 1)``); ``log Δ ~ U(log dt_min, log dt_max)``;
-``B ~ (N + iN)/√(2I)``, ``C ~ c_std (N + iN)/√2`` (S4D: std 1), ``D ~ N(0, 1/I)``.
-A single impulse moves the state by only ``|B̄| ≈ Δ|B|``, so with small steps Δ a single
-layer needs a large ``c_std`` to read sparse events out quickly (the adding test uses
-``dt_max = 0.01``, ``c_std = 3.5``). Complex parameters are stored as
+S4D-Lin initialisation ``λ_n = −½ + iπn`` (``init='real'``: S4D-Real, ``λ_n = −(n + 1)``);
+``log Δ ~ U(log dt_min, log dt_max)``; ``B ~ (N + iN)/√(2I)``, ``C ~ c_std (N + iN)/√2``
+(S4D: std 1), ``D ~ N(0, 1/I)``. A single impulse moves the state by only ``|B̄| ≈ Δ|B|``,
+so with small steps a single layer needs a large ``c_std`` to read sparse events out quickly
+(the adding test uses ``dt_max = 0.01``, ``c_std = 3.5``). Complex parameters are stored as
 real/imaginary pairs and the state as ``[Re x, Im x]``. ``mode='parallel'`` evaluates a trial
 with a parallel prefix scan (``_scan.linear_scan``; ``scan='associative'`` for
 ``jax.lax.associative_scan``); ``mode='sequential'`` steps ``update``.

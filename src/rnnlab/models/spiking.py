@@ -123,7 +123,9 @@ class SpikingRNN(RecurrentModel):
         self.tau_mem_raw = jnp.full(n, _inverse_softplus(jnp.maximum(cfg.tau_mem - cfg.dt, 1e-3 * cfg.dt)))
         self.tau_syn_raw = jnp.full(n, _inverse_softplus(jnp.maximum(cfg.tau_syn - cfg.dt, 1e-3 * cfg.dt)))
         self.theta_raw = jnp.zeros(n)
-        self.encoder = DeltaEncoder(input_size, cfg.encoder_threshold, cfg.surrogate, cfg.surrogate_slope) if delta else None
+        self.encoder = (
+            DeltaEncoder(input_size, cfg.encoder_threshold, cfg.surrogate, cfg.surrogate_slope) if delta else None
+        )
         self.readout_layer = eqx.nn.Linear(n, output_size, key=kr)
 
     def _tau(self, raw):
