@@ -89,7 +89,8 @@ def main() -> None:
         line = f"{name:24s} {task.n_steps:5d} {compile_s:10.2f} {rate:12,.0f}"
         if ngym:
             ref = bench_neurogym(ngym, task, args.batch, args.seconds)
-            line += f" {ref[0]:10,.0f} {rate / ref[0]:7.1f} {ref[1]:10,.0f}" if ref else f" {'-':>10s} {'-':>7s} {'-':>10s}"
+            cols = (f"{ref[0]:10,.0f}", f"{rate / ref[0]:7.1f}", f"{ref[1]:10,.0f}") if ref else ("-",) * 3
+            line += " " + " ".join(f"{c:>{w}s}" for c, w in zip(cols, (10, 7, 10)))
         print(line, flush=True)
 
 

@@ -81,6 +81,8 @@ def test_s4d_is_stable_and_zoh_exact():
     np.testing.assert_allclose(m.input_matrix(), zoh, rtol=1e-4, atol=1e-7)
     wild = eqx.tree_at(lambda m: (m.log_neg_re, m.log_dt), m, (m.log_neg_re - 20.0, m.log_dt + 5.0))
     assert np.all(np.abs(np.asarray(wild.eigenvalues())) <= 1 + 2e-7)
+    with pytest.raises(ValueError, match="dt_max: must be >= dt_min"):
+        models.config("s4d", dt_min=0.1, dt_max=0.01)
 
 
 def test_lmu_matrices_are_the_zoh_legendre_delay_and_decode_the_delayed_input():

@@ -18,7 +18,8 @@ DECISION = ("perceptual_decision", {}, 0.7)  # accuracy; chance 0.5
 CASES = {  # name: (parameters, task, learning threshold, lr)
     "min_gru": ({"forget_bias": 1.0}, ADDING, 1e-2),
     "min_lstm": ({"forget_bias": 1.0}, ADDING, 1e-2),
-    "lru": ({"encoder": "mlp", "r_min": 0.9, "r_max": 0.999, "mode": "parallel"}, ADDING, 3e-3),
+    "lru": ({"encoder": "mlp", "r_min": 0.99, "r_max": 0.999, "activation": "identity", "mode": "parallel"},
+            ADDING, 1e-2),
     "s4d": ({"encoder": "mlp", "dt_max": 0.01, "c_std": 3.5}, ADDING, 1e-2),
     "lmu": ({"encoder": "mlp", "theta": 30.0, "mode": "parallel"}, ADDING, 1e-2),
     "spiking_rnn": ({"neuron": "alif", "alif_fraction": 0.5}, DECISION, 1e-2),

@@ -25,7 +25,8 @@ fixation included, as in NeuroGym's supervised loss). ``n_steps`` (the padded le
 given, is measured at construction: the sum of the longest durations of the environment's
 ``timing`` periods where all are bounded, and at least the longest of ``_PROBE`` trials drawn
 (periods set by code, e.g. ReadySetGo's production, are only seen there); a longer trial later
-raises ``ValueError`` (pass a larger ``n_steps``). ``harder(f)`` scales the numeric ``timing`` periods of the environment by ``f``.
+raises ``ValueError`` (pass a larger ``n_steps``). ``harder(f)`` scales the environment's
+numeric ``timing`` periods by ``f``.
 NeuroGym is an optional extra: ``pip install 'rnnlab[neurogym]'``.
 """
 
@@ -116,8 +117,8 @@ class NeuroGym(Task):
     higher_is_better: ClassVar[bool] = True
 
     env_id: str = Field("PerceptualDecisionMaking-v0", description="NeuroGym environment id")
-    env_kwargs: dict[str, Any] = Field(default_factory=dict, description="keyword arguments of neurogym.make")
-    n_steps: int | None = Field(None, gt=0, description="padded trial length (None: longest of 500 trials)")
+    env_kwargs: dict[str, Any] = Field({}, description="keyword arguments of neurogym.make (dt, timing, ...)")
+    n_steps: int | None = Field(None, gt=0, description="padded trial length (None: measured at construction)")
 
     _env: Any = PrivateAttr(None)
 

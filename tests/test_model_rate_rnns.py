@@ -89,6 +89,18 @@ def test_config_errors_name_the_parameter():
         models.config("low_rank_rnn", hidden_size=4, rank=5)
 
 
+def test_low_rank_structure_survives_any_update():
+    m = models.get("low_rank_rnn", input_size=2, output_size=1, key=KEY, hidden_size=16, rank=2)
+    R = jax.random.normal(KEY, (16, 16))
+    g = eqx.filter_grad(lambda m: jnp.sum(m.recurrent_weights() * R))(m)  # a full-rank "gradient" on J
+    stepped = eqx.apply_updates(m, jax.tree.map(lambda x: -0.5 * x, g))
+    for model in (m, stepped):
+        s = np.linalg.svd(np.asarray(model.recurrent_weights(), np.float64), compute_uv=False)
+        assert np.sum(s > 1e-5 * s[0]) == 2
+    h = jax.random.normal(KEY, (16,))
+    np.testing.assert_allclose(m._recurrent(h), m.recurrent_weights() @ h, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.slow
 def test_dale_network_learns_and_keeps_its_signs():
     task = tasks.get("flipflop", n_bits=1, n_steps=30, p=0.1)
