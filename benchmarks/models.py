@@ -3,10 +3,12 @@
 One full training step as ``rnnlab.train`` runs it (``make_step``: sample a batch of the
 adding problem, run the model, masked loss, gradient, clipping, Adam), jitted, at N = 128
 hidden units, T = 500 steps, batch 64 by default. Time is the median of ``--repeats`` calls
-after compilation; peak memory is XLA's ``memory_analysis()`` of the compiled step (its
-``peak_memory_in_bytes``, or arguments + outputs + temporaries where the backend does not
-report a peak). Models with a parallel mode are run in both modes; the last column is the
-sequential time over the parallel time.
+after compilation; memory is XLA's ``memory_analysis()`` of the compiled step: arguments +
+outputs + temporaries (XLA allocates the temporaries of a program as one buffer, so this is
+its peak; the stats' own ``peak_memory_in_bytes`` is not filled in on CPU). Models with a
+parallel mode also run in it, with the default Hillis–Steele ``scan='doubling'`` (O(T log T)
+work and residual memory, fast to compile) and with ``scan='associative'``
+(``jax.lax.associative_scan``, work-efficient); ``×`` is sequential time / parallel time.
 
 Run:  .venv/bin/python benchmarks/models.py [--length 500] [--hidden 128] [--batch 64]
 """
@@ -51,8 +53,7 @@ def measure(name: str, params: dict, N: int, T: int, B: int, repeats: int) -> tu
     budget = jnp.asarray(10**9)
     compiled = eqx.filter_jit(make_step(task, opt, B)).lower(state, budget).compile()
     mem = compiled.compiled.memory_analysis()
-    peak = getattr(mem, "peak_memory_in_bytes", 0) or (
-        mem.argument_size_in_bytes + mem.output_size_in_bytes + mem.temp_size_in_bytes)
+    peak = mem.argument_size_in_bytes + mem.output_size_in_bytes + mem.temp_size_in_bytes
     state, (loss, _) = compiled(state, budget)
     loss.block_until_ready()
     times = []
@@ -74,15 +75,20 @@ def main() -> None:
     args = ap.parse_args()
     N, T, B = args.hidden, args.length, args.batch
     print(f"training step, N={N}, T={T}, batch={B}, {jax.devices()[0].platform}; median of {args.repeats}")
-    print(f"{'model':<20} {'sequential ms':>14} {'peak MiB':>9} {'parallel ms':>12} {'peak MiB':>9} {'seq/par':>8}")
+    head = f"{'ms':>8} {'MiB':>7}"
+    print(f"{'':<20} {'sequential':^16} | {'parallel, doubling':^24} | {'parallel, associative':^24}")
+    print(f"{'model':<20} {head} | {head} {'×':>7} | {head} {'×':>7}")
     for label, name, params in CASES:
         if args.only and not any(s in label for s in args.only):
             continue
         seq, seq_mem = measure(name, params, N, T, B, args.repeats)
-        row = f"{label:<20} {seq * 1e3:>14.1f} {seq_mem / 2**20:>9.1f}"
-        if "mode" in models.REGISTRY[name].model_fields and not params.get("hidden_feedback"):
-            par, par_mem = measure(name, {**params, "mode": "parallel"}, N, T, B, args.repeats)
-            row += f" {par * 1e3:>12.1f} {par_mem / 2**20:>9.1f} {seq / par:>7.2f}x"
+        row = f"{label:<20} {seq * 1e3:>8.1f} {seq_mem / 2**20:>7.1f}"
+        fields = models.REGISTRY[name].model_fields
+        if "mode" in fields and not params.get("hidden_feedback"):
+            for scan in ("doubling", "associative") if "scan" in fields else ("doubling",):
+                extra = {"scan": scan} if "scan" in fields else {}
+                par, par_mem = measure(name, {**params, "mode": "parallel", **extra}, N, T, B, args.repeats)
+                row += f" | {par * 1e3:>8.1f} {par_mem / 2**20:>7.1f} {seq / par:>6.2f}x"
         print(row, flush=True)
 
 

@@ -13,7 +13,10 @@
   scan — ⌈log₂ T⌉ rounds ``e_t ← e_{t−2^k} ∘ e_t`` inside one ``lax.fori_loop``: O(T log T)
   work, O(log T) depth, and it compiles in about a second on CPU, where
   ``'associative'`` (``jax.lax.associative_scan``, work-efficient Blelloch) takes 5–20 s to
-  compile with its gradient. Both give the same result up to float rounding.
+  compile with its gradient. The price: reverse mode keeps every round's ``(a, b)``, about
+  log₂ T times the memory of the associative scan (see ``benchmarks/models.py``); choose
+  ``'associative'`` for long sequences on an accelerator. Both give the same result up to
+  float rounding.
 * ``Encoder``: optional pointwise MLP ``u = GELU(W x + b)`` in front of a linear recurrence.
   A linear recurrence of the raw input cannot form products of input channels (the adding
   problem needs ``marker × value``); a pointwise nonlinearity before it can.
