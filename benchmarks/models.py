@@ -41,6 +41,10 @@ CASES = [
     ("min_lstm", "min_lstm", {}),
     ("spiking_rnn LIF", "spiking_rnn", {}),
     ("spiking_rnn ALIF", "spiking_rnn", {"neuron": "alif"}),
+    ("elm (d_m=128)", "elm", {}),
+    ("cfc", "cfc", {}),
+    ("ltc (6 unfolds)", "ltc", {}),
+    ("cortico_cerebellar", "cortico_cerebellar", {}),
 ]
 
 

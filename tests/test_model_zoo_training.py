@@ -15,6 +15,7 @@ from rnnlab.train import train
 
 ADDING = ("adding", dict(length=30), 0.05)  # mse; chance (always 1) ≈ 1/6
 DECISION = ("perceptual_decision", {}, 0.7)  # accuracy; chance 0.5
+LINE = ("line_drawing", {}, 0.1)  # mse; chance (always the origin) ≈ 15
 CASES = {  # name: (parameters, task, learning threshold, lr)
     "min_gru": ({"forget_bias": 1.0}, ADDING, 1e-2),
     "min_lstm": ({"forget_bias": 1.0}, ADDING, 1e-2),
@@ -23,6 +24,10 @@ CASES = {  # name: (parameters, task, learning threshold, lr)
     "s4d": ({"encoder": "mlp", "dt_max": 0.01, "c_std": 3.5}, ADDING, 1e-2),
     "lmu": ({"encoder": "mlp", "theta": 30.0, "mode": "parallel"}, ADDING, 1e-2),
     "spiking_rnn": ({"neuron": "alif", "alif_fraction": 0.5}, DECISION, 1e-2),
+    "cortico_cerebellar": ({"truncation": 1, "cerebellum_width": 64}, LINE, 3e-3),
+    "elm": ({}, DECISION, 1e-2),
+    "cfc": ({"backbone_units": 32}, DECISION, 3e-3),
+    "ltc": ({}, DECISION, 1e-2),
 }
 
 

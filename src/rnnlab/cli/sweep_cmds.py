@@ -52,17 +52,34 @@ def table(
     out: Optional[Path] = _OUT,
 ) -> None:
     """One row per run with its swept values, status and metrics; also written as CSV."""
-    from ..sweep import load_sweep, sweep_dir, sweep_rows, write_table
+    from ..sweep import load_sweep, sweep_dir, sweep_group_rows, sweep_rows, write_table
 
     rows = sweep_rows(sweep, out)
     spec, _ = load_sweep(sweep)
-    path = write_table(rows, csv or sweep_dir(spec, out) / "results.csv")
+    d = sweep_dir(spec, out)
+    path = write_table(rows, csv or d / "results.csv")
+    console = Console()
+    console.print(_table(f"sweep {spec.name}", rows, "id"))
+    console.print(f"csv: {path.resolve()}")
+    if spec.group_analyses:
+        groups = sweep_group_rows(sweep, out)
+        gpath = write_table(groups, d / "groups.csv")
+        shown = [{k: v for k, v in g.items() if k.split(".")[-1] not in _GROUP_DETAIL} for g in groups]
+        console.print(_table(f"sweep {spec.name}: groups ({', '.join(spec.group_analyses)})", shown, "group"))
+        console.print(f"csv: {gpath.resolve()}")
+    if (d / "index.html").is_file():
+        console.print(f"report: {(d / 'index.html').resolve()}")
+
+
+# columns of the group CSV left out of the printed table (settings, not results)
+_GROUP_DETAIL = {"n_networks", "n_trials", "ood_factor", "behaviour_cv_null", "weight_null"}
+
+
+def _table(title: str, rows: list[dict], key: str) -> Table:
     cols = list(dict.fromkeys(k for r in rows for k in r))
-    t = Table(title=f"sweep {spec.name}")
+    t = Table(title=title)
     for c in cols:
-        t.add_column(c, no_wrap=c == "id")
+        t.add_column(c, no_wrap=c == key)
     for r in rows:
         t.add_row(*(f"{r[c]:.4g}" if isinstance(r.get(c), float) else str(r.get(c, "")) for c in cols))
-    console = Console()
-    console.print(t)
-    console.print(f"csv: {path.resolve()}")
+    return t

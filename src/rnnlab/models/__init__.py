@@ -12,11 +12,15 @@ from pydantic import ValidationError
 
 from .._registry import format_validation_error, unknown_name_error
 from ._base import ModelConfig, RecurrentModel, run, run_trial
+from .cfc import CfC, CfCConfig
+from .cortico_cerebellar import CorticoCerebellar, CorticoCerebellarConfig
+from .elm import ELM, ELMConfig
 from .gated import GRU, LSTM, GRUConfig, LSTMConfig
 from .leaky_rnn import LeakyRNN, LeakyRNNConfig
 from .lmu import LMU, LMUConfig
 from .low_rank_rnn import LowRankRNN, LowRankRNNConfig
 from .lru import LRU, LRUConfig
+from .ltc import LTC, LTCConfig
 from .min_rnn import MinGRU, MinGRUConfig, MinLSTM, MinLSTMConfig
 from .s4d import S4D, S4DConfig
 from .spiking import SpikingRNN, SpikingRNNConfig
@@ -26,6 +30,8 @@ REGISTRY: dict[str, type[ModelConfig]] = {
     for c in (
         LeakyRNNConfig, GRUConfig, LSTMConfig, LowRankRNNConfig,
         LRUConfig, MinGRUConfig, MinLSTMConfig, S4DConfig, LMUConfig, SpikingRNNConfig,
+        ELMConfig, CfCConfig, LTCConfig,
+        CorticoCerebellarConfig,
     )
 }
 
@@ -34,6 +40,8 @@ __all__ = [
     "LeakyRNN", "LeakyRNNConfig", "GRU", "GRUConfig", "LSTM", "LSTMConfig",
     "LowRankRNN", "LowRankRNNConfig", "LRU", "LRUConfig", "MinGRU", "MinGRUConfig",
     "MinLSTM", "MinLSTMConfig", "S4D", "S4DConfig", "LMU", "LMUConfig", "SpikingRNN", "SpikingRNNConfig",
+    "ELM", "ELMConfig", "CfC", "CfCConfig", "LTC", "LTCConfig",
+    "CorticoCerebellar", "CorticoCerebellarConfig",
     "REGISTRY", "config", "get", "names",
 ]
 

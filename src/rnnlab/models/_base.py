@@ -11,8 +11,13 @@ A model is an Equinox module (a pytree of arrays plus a static, validated config
 ``step`` is the pure one-step map ``h_t = F(h_{t-1}, x_t)`` that analyses (fixed points,
 Jacobians) and the parallel-in-time solver work on. ``run`` evaluates a model over a batch:
 the input drive of the whole sequence is computed in one matrix product outside the time
-loop (it does not depend on the state), then ``lax.scan`` runs ``update`` over time,
-``vmap``-ed over trials. ``key`` is only split per step for models with private noise.
+loop (it does not depend on the state), then the model's ``scan_trial`` runs ``update`` over
+time, ``vmap``-ed over trials. ``key`` is only split per step for models with private noise.
+
+``scan_trial`` is by default a plain ``lax.scan`` of ``update``. A model may override it to
+change how the trial is unrolled for *differentiation* while computing the same forward values
+(the cortico-cerebellar model cuts the gradient every few steps and injects synthetic
+gradients there); ``run``, and so training, then use that unrolling.
 """
 
 from __future__ import annotations
@@ -98,6 +103,22 @@ class RecurrentModel(eqx.Module):
         """
         return None
 
+    def scan_trial(
+        self, drives: Any, state0: Any, keys: PRNGKeyArray | None
+    ) -> tuple[Any, Float[Array, "time n"]]:
+        """Run ``update`` over one trial's input ``drives`` from ``state0``.
+
+        Returns ``(final_state, activity [T, N])``; ``keys`` holds one key per step for
+        stochastic models (else ``None``). The default is a ``lax.scan`` of ``update``. An
+        override must compute the same values (it may change only the gradients).
+        """
+
+        def body(s, dk):
+            d, k = dk
+            return self.update(s, d, k)
+
+        return jax.lax.scan(body, state0, (drives, keys))
+
     @property
     def parallel(self) -> bool:
         """Whether ``run`` uses ``parallel_trial`` (models with a ``mode`` setting)."""
@@ -117,12 +138,7 @@ def run_trial(
         final, activity = model.parallel_trial(drives, state)
         return activity, jax.vmap(model.readout)(activity), final
     keys = jax.random.split(key, inputs.shape[0]) if model.stochastic else None
-
-    def body(s, dk):
-        d, k = dk
-        return model.update(s, d, k)
-
-    final, activity = jax.lax.scan(body, state, (drives, keys))
+    final, activity = model.scan_trial(drives, state, keys)
     outputs = jax.vmap(model.readout)(activity)
     return activity, outputs, final
 

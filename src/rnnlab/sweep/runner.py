@@ -19,9 +19,10 @@ from ..store import catalog, runs_root
 from ..store.run import write_finished_run
 from ..train import History
 from .executors import run_local, run_ray
+from .groups import analyse_groups, group_rows, write_sweep_report
 from .spec import SweepRun, SweepSpec, load_sweep
 
-__all__ = ["sweep_dir", "run_sweep", "sweep_status", "sweep_rows", "write_table"]
+__all__ = ["sweep_dir", "run_sweep", "sweep_status", "sweep_rows", "sweep_group_rows", "write_table"]
 
 
 def sweep_dir(spec: SweepSpec, root: str | Path | None = None) -> Path:
@@ -71,7 +72,15 @@ def run_sweep(
                 else:
                     catalog.update(d, res["id"], status="failed", metrics=res["summary"])
                 bar.advance()
+    analyse_groups(spec, runs, d, on_group=(lambda g: print(f"group analyses done: {g}", flush=True)) if progress else None)
+    write_sweep_report(spec, runs, d, sweep_rows(path, root))
     return sweep_status(path, root)
+
+
+def sweep_group_rows(path: str | Path, root: str | Path | None = None) -> list[dict[str, Any]]:
+    """One row per group (grid point): swept values, network count, group-analysis numbers."""
+    spec, runs = load_sweep(path)
+    return group_rows(spec, runs, sweep_dir(spec, root))
 
 
 def sweep_status(path: str | Path, root: str | Path | None = None) -> Counter:

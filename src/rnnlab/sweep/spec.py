@@ -12,6 +12,7 @@ Example (YAML)::
     cases: []                            # or explicit override dicts, each crossed with the grid
     seeds: 50                            # 0..49, or a list
     analyses: [weights_norm]             # run on every finished network
+    group_analyses: [degeneracy]         # run across the seeds of each grid point
 
 Every expanded run is validated before anything runs; an error names the sweep file, the
 case and the field. Run ids are deterministic (a hash of the config without the seed, plus
@@ -35,6 +36,7 @@ from .._registry import format_validation_error
 from ..config import RunConfig, parse_config
 from ..errors import ConfigError
 from .analyses import ANALYSES
+from .group_analyses import GROUP_ANALYSES
 
 __all__ = ["SweepSpec", "SweepRun", "load_sweep"]
 
@@ -48,6 +50,9 @@ class SweepSpec(BaseModel):
     cases: list[dict[str, Any]] = Field(default_factory=list, description="override dicts (dotted paths)")
     seeds: int | list[int] = Field(1, description="number of seeds (0..n-1) or a list of seeds")
     analyses: list[str] = Field(default_factory=list, description=f"per-network analyses: {', '.join(ANALYSES)}")
+    group_analyses: list[str] = Field(
+        default_factory=list, description=f"analyses across the seeds of each grid point: {', '.join(GROUP_ANALYSES)}"
+    )
     group_seeds: bool = Field(True, description="train runs differing only in seed as one ensemble program")
 
     def seed_list(self) -> list[int]:
@@ -81,6 +86,11 @@ def expand(spec: SweepSpec, source: str = "sweep") -> list[SweepRun]:
     for name in spec.analyses:
         if name not in ANALYSES:
             raise ConfigError(f"{source}: analyses: unknown analysis '{name}'; valid: {', '.join(ANALYSES)}")
+    for name in spec.group_analyses:
+        if name not in GROUP_ANALYSES:
+            raise ConfigError(
+                f"{source}: group_analyses: unknown analysis '{name}'; valid: {', '.join(GROUP_ANALYSES)}"
+            )
     keys = list(spec.grid)
     combos = list(itertools.product(*(spec.grid[k] for k in keys))) or [()]
     cases = spec.cases or [{}]

@@ -120,7 +120,7 @@ def _init_member(
         model = model.build(task.n_inputs, task.n_outputs, jax.random.fold_in(key, _INIT))
     return TrainState(
         model=model,
-        opt_state=opt.init(eqx.filter(model, eqx.is_array)),
+        opt_state=opt.init(eqx.filter(model, eqx.is_inexact_array)),
         key=key,
         step=jnp.asarray(0, jnp.int32),
         level=jnp.asarray(level, jnp.int32),
@@ -201,7 +201,7 @@ def make_step(
         k_batch, k_run = jax.random.split(jax.random.fold_in(jax.random.fold_in(state.key, _DATA), state.step))
         batch = task.sample(k_batch, batch_size, state.level)
         loss, grads = eqx.filter_value_and_grad(_loss)(state.model, task, batch, k_run, solver)
-        params = eqx.filter(state.model, eqx.is_array)
+        params = eqx.filter(state.model, eqx.is_inexact_array)
         updates, opt_state = opt.update(grads, state.opt_state, params)
         new_model = eqx.apply_updates(state.model, updates)
         live = ~state.done & ~state.failed & (state.step < max_steps)
