@@ -32,6 +32,10 @@ class TrainConfig(BaseModel):
     batch_size: int = Field(64, gt=0, description="trials per step")
     optimizer: Literal["adam", "adamw", "sgd"] = Field("adam", description="Optax optimiser")
     lr: float = Field(1e-3, gt=0, description="learning rate")
+    lr_schedule: Literal["constant", "cosine"] = Field(
+        "constant", description="constant learning rate, or cosine decay over the step budget"
+    )
+    lr_final: float = Field(0.01, ge=0, le=1, description="cosine schedule: final learning rate as a fraction of lr")
     momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum")
     nesterov: bool = Field(False, description="Nesterov momentum for SGD")
     weight_decay: float = Field(1e-4, ge=0, description="AdamW weight decay")
