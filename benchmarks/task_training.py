@@ -38,7 +38,6 @@ import time
 
 import jax
 import numpy as np
-import optax
 
 import rnnlab
 from rnnlab import models, tasks
@@ -75,11 +74,10 @@ def _checked_metric(task, model) -> tuple[float, float]:
 
 
 def _train(model, task, s: dict, steps: int, stop: float):
-    decay = optax.cosine_decay_schedule(s["lr"], steps, alpha=0.01)
-    opt = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(decay)) if s.get("decay") else None
     return rnnlab.train(
-        model, task, key=0, steps=steps, lr=s["lr"], optimizer=opt, batch_size=s["batch"], eval_every=100,
-        eval_batch_size=1024, threshold=stop, patience=s.get("patience", 0), progress=False,
+        model, task, key=0, steps=steps, lr=s["lr"], lr_schedule="cosine" if s.get("decay") else "constant",
+        batch_size=s["batch"], eval_every=100, eval_batch_size=1024, threshold=stop, patience=s.get("patience", 0),
+        progress=False,
     )
 
 

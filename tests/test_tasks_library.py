@@ -192,6 +192,24 @@ def test_multitask_refuses_mixed_loss_types():
         tasks.multitask([])
 
 
+def test_multitask_from_a_run_config_round_trips_and_names_bad_entries():
+    from rnnlab.config import parse_config
+    from rnnlab.errors import ConfigError
+
+    entry = {"name": "multitask", "params": {"tasks": [{"name": "go_nogo"},
+                                                       {"name": "perceptual_decision", "params": {"stimulus": 500.0}}]}}
+    cfg = parse_config({"task": entry, "model": {"name": "leaky_rnn"}})
+    mt = cfg.build_task()
+    direct = tasks.multitask([tasks.get("go_nogo"), tasks.get("perceptual_decision", stimulus=500.0)])
+    assert mt == direct and hash(mt) == hash(direct)  # equal mixtures share compiled programs
+    assert tasks.get("multitask", **mt.params()) == mt
+    bad = {"name": "multitask", "params": {"tasks": [{"name": "go_nogo", "params": {"p_go": 2.0}}]}}
+    with pytest.raises(ConfigError, match="p_go"):
+        parse_config({"task": bad, "model": {"name": "leaky_rnn"}})
+    with pytest.raises(ValueError, match=r"tasks\[0\]: expected \{name, params\}"):
+        tasks.get("multitask", tasks=[{"task": "go_nogo"}])
+
+
 def test_plot_examples_writes_a_png(tmp_path):
     path = tasks.plot_examples(tasks.get("line_drawing"), jax.random.PRNGKey(0), n=2, path=tmp_path / "ex.png")
     assert path == tmp_path / "ex.png" and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -65,14 +65,35 @@ def names() -> list[str]:
 def get(name: str, **params: Any) -> Task:
     """Build the task ``name`` with ``params``.
 
+    ``get("multitask", tasks=[{"name": ..., "params": {...}}, ...])`` builds a
+    ``multitask`` of the listed tasks (how run configs and sweep files declare one).
+
     Raises:
         ValueError: unknown task name (the message lists the valid ones) or a bad
             parameter (the message names it and lists the valid parameters).
     """
+    if name == MultiTask.name:
+        return _multitask(**params)
     if name not in REGISTRY:
-        raise unknown_name_error("task", name, names())
+        raise unknown_name_error("task", name, names() + [MultiTask.name])
     cls = REGISTRY[name]
     try:
         return cls(**params)
     except ValidationError as e:
         raise ValueError(format_validation_error(e, f"task '{name}'", cls)) from None
+
+
+def _multitask(tasks: Any = None, **extra: Any) -> Task:
+    if extra:
+        raise ValueError(f"task 'multitask': unknown parameter(s) {', '.join(sorted(extra))}; valid: tasks")
+    if not isinstance(tasks, (list, tuple)) or not tasks:
+        raise ValueError("task 'multitask': tasks: give a non-empty list of {name, params} entries")
+    subs = []
+    for i, t in enumerate(tasks):
+        if isinstance(t, Task):
+            subs.append(t)
+            continue
+        if not isinstance(t, dict) or "name" not in t or set(t) - {"name", "params"}:
+            raise ValueError(f"task 'multitask': tasks[{i}]: expected {{name, params}}, got {t!r}")
+        subs.append(get(t["name"], **(t.get("params") or {})))
+    return multitask(subs)

@@ -17,6 +17,7 @@ that of the sub-tasks (computed over the scored entries of the mixed batch).
 
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar
 
 import jax
@@ -112,9 +113,15 @@ def multitask(tasks) -> MultiTask:
     except ValueError as e:
         raise ValueError(f"tasks: {e}") from None
     first = tasks[0]
-    attrs = {
-        "loss": first.loss, "metric_name": first.metric_name, "higher_is_better": first.higher_is_better,
-        "n_classes": first.n_classes, "__annotations__": {}, "__module__": __name__,
-    }
-    cls = type(f"MultiTask_{first.loss}", (MultiTask,), attrs)
+    cls = _multitask_class(first.loss, first.metric_name, first.higher_is_better, first.n_classes)
     return cls(tasks=tasks)
+
+
+@functools.lru_cache(maxsize=None)
+def _multitask_class(loss: str, metric_name: str, higher_is_better: bool, n_classes: int | None) -> type:
+    """One ``MultiTask`` subclass per loss setting, so equal mixtures compare (and hash) equal."""
+    attrs = {
+        "loss": loss, "metric_name": metric_name, "higher_is_better": higher_is_better,
+        "n_classes": n_classes, "__annotations__": {}, "__module__": __name__,
+    }
+    return type(f"MultiTask_{loss}", (MultiTask,), attrs)
