@@ -312,6 +312,8 @@ def train(
             for e in range(E):
                 history.stages.append({"member": e, "n": cur.start, "step": 0, "taus": _taus(state.model, e, vmapped)})
 
+    if vmapped:
+        state = _shard_members(state, E)
     n_total = math.ceil(cfg.steps / cfg.eval_every)
     t0 = time.perf_counter() - (history.wall_time[-1] if history.wall_time else 0.0)
     program = _ensemble_program if vmapped else _single_program
@@ -341,6 +343,25 @@ def train(
     if vmapped and all(s == "failed" for s in history.status):
         raise NonFiniteLossError(int(steps.max()), result)
     return result
+
+
+def _shard_members(state: TrainState, E: int) -> TrainState:
+    """Spread the ensemble's members over the local devices (when there are several).
+
+    Members are independent, so the vmapped program partitions along the member axis without
+    communication (XLA's SPMD partitioner, from the input sharding): on a multi-GPU host each
+    GPU trains E / n of them; on a CPU, ``XLA_FLAGS=--xla_force_host_platform_device_count=K``
+    makes K host devices that run their shares on separate cores. With one device, or an E
+    that the device count does not divide, nothing changes.
+    """
+    devices = jax.local_devices()
+    if len(devices) < 2 or E % len(devices):
+        return state
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    sharding = NamedSharding(Mesh(np.asarray(devices), ("member",)), PartitionSpec("member"))
+    return jax.tree.map(lambda x: jax.device_put(x, sharding) if eqx.is_array(x) and x.ndim and x.shape[0] == E else x,
+                        state)
 
 
 def _after_eval(state, history: History, cfg, task, cur, vmapped, tr_loss, ev_loss, metric, heads) -> TrainState:
