@@ -41,7 +41,7 @@ from .config import TrainConfig
 from .history import History
 from .optim import make_optimizer
 
-__all__ = ["TrainState", "Checkpoint", "TrainResult", "train", "member", "initial_state", "make_step", "member_keys"]
+__all__ = ["TrainState", "Checkpoint", "TrainResult", "train", "member", "initial_state", "make_step", "member_keys", "shard_members"]
 
 # Sub-keys folded from each member's key.
 _INIT, _DATA, _EVAL = 0, 1, 2
@@ -313,7 +313,7 @@ def train(
                 history.stages.append({"member": e, "n": cur.start, "step": 0, "taus": _taus(state.model, e, vmapped)})
 
     if vmapped:
-        state = _shard_members(state, E)
+        state = shard_members(state, E)
     n_total = math.ceil(cfg.steps / cfg.eval_every)
     t0 = time.perf_counter() - (history.wall_time[-1] if history.wall_time else 0.0)
     program = _ensemble_program if vmapped else _single_program
@@ -345,7 +345,7 @@ def train(
     return result
 
 
-def _shard_members(state: TrainState, E: int) -> TrainState:
+def shard_members(state: TrainState, E: int) -> TrainState:
     """Spread the ensemble's members over the local devices (when there are several).
 
     Members are independent, so the vmapped program partitions along the member axis without
