@@ -9,7 +9,8 @@ PyTorch's ``torch.func.vmap`` over stacked parameters, measured in the same run.
    ``train`` does whenever several devices are present; a single small network cannot use the
    second core.
 2. N = 128, T = 200, batch 64, E = 64: per-network step time and peak memory of the rnnlab
-   ensemble step against ``torch.func.vmap(grad(loss))`` over stacked parameters + Adam
+   ensemble step (members spread over ``--cores`` host devices; PyTorch gets as many threads)
+   against ``torch.func.vmap(grad(loss))`` over stacked parameters + Adam
    (``torch._foreach`` via a functional Adam on the stacked tensors). Each measurement runs in
    its own process so that its peak resident memory (``ru_maxrss``) is its own.
 
