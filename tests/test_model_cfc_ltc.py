@@ -194,6 +194,32 @@ def test_parallel_solver_matches_sequential_run_over_1000_steps(name, params):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * float(np.abs(b).max()))
 
 
+def _lstm_numpy(lstm, h, c, x):
+    """The LSTM step (``rnnlab.models.gated``) in NumPy."""
+    n = h.shape[0]
+    a = _f64(lstm.W_i) @ x + _f64(lstm.b_i) + _f64(lstm.W_h) @ h + _f64(lstm.b_h)
+    i, f, g, o = (a[k * n:(k + 1) * n] for k in range(4))
+    c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
+    return _sigmoid(o) * np.tanh(c), c
+
+
+@pytest.mark.parametrize("name", ["cfc", "ltc"])
+def test_mixed_memory_runs_an_lstm_then_the_cell(name):
+    m = _cfc(mixed_memory=True) if name == "cfc" else _ltc(mixed_memory=True)
+    h, c, x = RNG.normal(size=5), RNG.normal(size=5), RNG.normal(size=3)
+    (h_new, c_new), act = m.step((jnp.asarray(h, jnp.float32), jnp.asarray(c, jnp.float32)), jnp.asarray(x, jnp.float32))
+    h_mid, c_exp = _lstm_numpy(m.memory, h, c, x)
+    if name == "cfc":
+        h_exp = _cfc_numpy(m, h_mid, x)
+    else:
+        h_exp, delta = h_mid, m.cfg.dt / m.cfg.ode_unfolds
+        for _ in range(m.cfg.ode_unfolds):
+            h_exp = _ltc_substep(m, h_exp, x, delta)
+    np.testing.assert_allclose(c_new, c_exp, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(h_new, h_exp, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(act, h_new)
+
+
 def test_config_errors_name_the_field():
     with pytest.raises(ValueError, match="backbone_layers: Input should be greater than or equal to 0"):
         models.config("cfc", backbone_layers=-1)

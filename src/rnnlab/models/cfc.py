@@ -26,6 +26,10 @@ the activity are ``h``; the readout is ``W_out h + b_out``.
 The update is nonlinear in ``h``, so there is no associative-scan closed form: the parallel
 mode is the generic Newton/DEER solver of ``rnnlab.parallel`` (``train(..., solver="parallel")``).
 The first layer's input half, ``W_1[:, :I] x + b_1``, is computed outside the time loop.
+
+``mixed_memory=True`` (the ncps option of the same name): an LSTM cell runs before the CfC
+cell in every step and the state is ``(h, c)`` (see ``_mixed_memory``); the LSTM's additive cell
+state gives the long memory that the CfC cell alone lacks.
 """
 
 from __future__ import annotations
@@ -38,7 +42,9 @@ import jax
 import jax.numpy as jnp
 from pydantic import Field
 
+from . import _mixed_memory as _mm
 from ._base import ModelConfig, RecurrentModel
+from .gated import LSTM
 
 
 def _lecun_tanh(v):
@@ -68,6 +74,7 @@ class CfCConfig(ModelConfig):
         "lecun_tanh", description="backbone nonlinearity φ"
     )
     dt: float = Field(1.0, gt=0, description="time t elapsed per step, in the gate sigmoid(−f t)")
+    mixed_memory: bool = Field(False, description="an LSTM cell runs before the CfC cell in every step (long memory)")
 
     @property
     def n_heads(self) -> int:
@@ -92,6 +99,7 @@ class CfC(RecurrentModel):
     b: tuple[jax.Array, ...]
     A: jax.Array | None  # pure mode only
     w_tau: jax.Array | None
+    memory: LSTM | None  # mixed memory only
 
     def __init__(self, cfg: CfCConfig, input_size: int, output_size: int, key):
         n, L, U = cfg.hidden_size, cfg.backbone_layers, cfg.backbone_units
@@ -100,7 +108,8 @@ class CfC(RecurrentModel):
         head_in = sizes[-1]
         # each head is its own Linear(head_in, n) in ncps: Xavier bounds per head
         shapes = [(fo, fi) for fi, fo in zip(sizes[:-1], sizes[1:])] + [(n, head_in)] * cfg.n_heads
-        keys = jax.random.split(key, 2 * len(shapes) + 1)
+        keys = jax.random.split(key, 2 * len(shapes) + 2)
+        self.memory = _mm.build_memory(cfg.mixed_memory, n, input_size, keys[-2])
         Ws = [_xavier(keys[2 * i], fo, fi) for i, (fo, fi) in enumerate(shapes)]
         bs = [_bias(keys[2 * i + 1], fo, fi) for i, (fo, fi) in enumerate(shapes)]
         self.W = tuple(Ws[:L]) + (jnp.concatenate(Ws[L:]),)
@@ -111,12 +120,15 @@ class CfC(RecurrentModel):
         self.readout_layer = eqx.nn.Linear(n, output_size, key=keys[-1])
 
     def initial_state(self):
-        return jnp.zeros(self.cfg.hidden_size)
+        return _mm.initial_state(self.memory, self.cfg.hidden_size)
 
     def input_drive(self, x):
-        return self.W[0][:, : x.shape[0]] @ x + self.b[0]
+        return _mm.input_drive(self.memory, x, self.W[0][:, : x.shape[0]] @ x + self.b[0])
 
-    def update(self, h, drive, key):
+    def update(self, state, drive, key):
+        return _mm.update(self.memory, state, drive, self._cell_update)
+
+    def _cell_update(self, h, drive):
         cfg = self.cfg
         n, t = cfg.hidden_size, cfg.dt
         phi = ACTIVATIONS[cfg.backbone_activation]

@@ -27,6 +27,10 @@ effective ones are ``1/(1/τ + f) ≤ τ``). ``W_i x + b`` is computed outside t
 
 The update is nonlinear in ``h``: the parallel mode is the generic Newton/DEER solver of
 ``rnnlab.parallel`` (``train(..., solver="parallel")``).
+
+``mixed_memory=True`` (the ncps option of the same name): an LSTM cell runs before the LTC
+cell in every step and the state is ``(h, c)`` (see ``_mixed_memory``); the LSTM's additive cell
+state gives the long memory that the LTC cell alone lacks.
 """
 
 from __future__ import annotations
@@ -38,7 +42,9 @@ import jax
 import jax.numpy as jnp
 from pydantic import Field
 
+from . import _mixed_memory as _mm
 from ._base import ModelConfig, RecurrentModel, _inverse_softplus
+from .gated import LSTM
 
 
 class LTCConfig(ModelConfig):
@@ -52,6 +58,7 @@ class LTCConfig(ModelConfig):
     tau_spread: float = Field(0.0, ge=0, description="τ initialised as tau + U(0, tau_spread)")
     train_tau: bool = Field(True, description="train τ (else held fixed)")
     gain: float = Field(1.0, ge=0, description="W_r initialised N(0, gain²/N)")
+    mixed_memory: bool = Field(False, description="an LSTM cell runs before the LTC cell in every step (long memory)")
 
     def build(self, input_size, output_size, key):
         return LTC(self, input_size, output_size, key)
@@ -63,10 +70,12 @@ class LTC(RecurrentModel):
     b: jax.Array
     A: jax.Array
     tau_raw: jax.Array
+    memory: LSTM | None  # mixed memory only
 
     def __init__(self, cfg: LTCConfig, input_size: int, output_size: int, key):
         n = cfg.hidden_size
         kr, ki, ka, kt, ko = jax.random.split(key, 5)
+        self.memory = _mm.build_memory(cfg.mixed_memory, n, input_size, jax.random.fold_in(key, 6))
         self.cfg = cfg
         self.W_r = cfg.gain * jax.random.normal(kr, (n, n)) / jnp.sqrt(n)
         self.W_i = jax.random.normal(ki, (n, input_size)) / jnp.sqrt(max(input_size, 1))
@@ -80,12 +89,15 @@ class LTC(RecurrentModel):
         return jax.nn.softplus(raw)
 
     def initial_state(self):
-        return jnp.zeros(self.cfg.hidden_size)
+        return _mm.initial_state(self.memory, self.cfg.hidden_size)
 
     def input_drive(self, x):
-        return self.W_i @ x + self.b
+        return _mm.input_drive(self.memory, x, self.W_i @ x + self.b)
 
-    def update(self, h, drive, key):
+    def update(self, state, drive, key):
+        return _mm.update(self.memory, state, drive, self._cell_update)
+
+    def _cell_update(self, h, drive):
         K = self.cfg.ode_unfolds
         delta = self.cfg.dt / K
         leak = 1.0 / self.taus()
