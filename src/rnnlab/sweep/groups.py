@@ -1,7 +1,8 @@
 """Group analyses of a finished sweep, the group table and the sweep's report page.
 
-After the runs, the driver analyses every group (the seeds of one grid point) whose runs have
-all completed: the networks are loaded from their run directories and each of the sweep's
+After the runs, every group (the seeds of one grid point) whose runs have all completed is
+analysed, several groups at a time in spawned worker processes (the local executor's worker
+count): the networks are loaded from their run directories and each of the sweep's
 ``group_analyses`` is run once. A result is written to ``<sweep>/groups/<group>/<name>.json``
 with the ids of the networks it used, so a re-run recomputes it only if that set changed.
 ``<sweep>/index.html`` gathers the group figures and, for a grid over one numeric value
@@ -11,7 +12,9 @@ with the ids of the networks it used, so a re-run recomputes it only if that set
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
@@ -50,34 +53,52 @@ def _result_paths(d: Path, group: str, name: str) -> tuple[Path, Path]:
 
 
 def analyse_groups(
-    spec: SweepSpec, runs: list[SweepRun], d: Path, on_group: Callable[[str], None] | None = None
+    spec: SweepSpec, runs: list[SweepRun], d: Path, on_group: Callable[[str], None] | None = None,
+    workers: int = 1,
 ) -> list[str]:
-    """Run the sweep's group analyses on every complete group not yet analysed; returns the groups done."""
+    """Run the sweep's group analyses on every complete group not yet analysed, up to
+    ``workers`` groups at a time in spawned processes; returns the groups done."""
     if not spec.group_analyses:
         return []
     status = {r["id"]: r["status"] for r in catalog.query(d)}
-    done = []
+    jobs = []
     for group, members in _by_group(runs).items():
         ids = [r.id for r in members]
         if len(ids) < 2 or any(status.get(i) != "completed" for i in ids):
             continue
         todo = [n for n in spec.group_analyses if not _current(d, group, n, ids)]
-        if not todo:
-            continue
-        cfg = members[0].config
-        task = cfg.build_task()
-        models = [Run(d, i).load_model() for i in ids]
-        names = [f"s{r.config.seed}" for r in members]
-        for name in todo:
-            result = GROUP_ANALYSES[name](models, task, names)
-            base, ids_path = _result_paths(d, group, name)
-            result.save(base)
-            result.plot(base.with_name(name + ".png"))
-            ids_path.write_text(json.dumps(ids))
-        done.append(group)
-        if on_group is not None:
-            on_group(group)
-    return done
+        if todo:
+            names = [f"s{r.config.seed}" for r in members]
+            jobs.append((str(d), group, ids, names, todo))
+    if not jobs:
+        return []
+    if workers <= 1 or len(jobs) == 1:
+        results = map(_analyse_group, jobs)
+        return [_report(g, on_group) for g in results]
+    ctx = mp.get_context("spawn")  # JAX is not fork-safe
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
+        return [_report(g, on_group) for g in pool.map(_analyse_group, jobs)]
+
+
+def _report(group: str, on_group: Callable[[str], None] | None) -> str:
+    if on_group is not None:
+        on_group(group)
+    return group
+
+
+def _analyse_group(job: tuple[str, str, list[str], list[str], list[str]]) -> str:
+    """Load one group's networks from their run directories and write each analysis."""
+    d, group, ids, names, todo = job
+    d = Path(d)
+    task = Run(d, ids[0]).config().build_task()
+    models = [Run(d, i).load_model() for i in ids]
+    for name in todo:
+        result = GROUP_ANALYSES[name](models, task, names)
+        base, ids_path = _result_paths(d, group, name)
+        result.save(base)
+        result.plot(base.with_name(name + ".png"))
+        ids_path.write_text(json.dumps(ids))
+    return group
 
 
 def _current(d: Path, group: str, name: str, ids: list[str]) -> bool:

@@ -72,7 +72,8 @@ def run_sweep(
                 else:
                     catalog.update(d, res["id"], status="failed", metrics=res["summary"])
                 bar.advance()
-    analyse_groups(spec, runs, d, on_group=(lambda g: print(f"group analyses done: {g}", flush=True)) if progress else None)
+    analyse_groups(spec, runs, d, on_group=(lambda g: print(f"group analyses done: {g}", flush=True)) if progress else None,
+                   workers=1 if ray else (workers or os.cpu_count() or 1))
     write_sweep_report(spec, runs, d, sweep_rows(path, root))
     return sweep_status(path, root)
 
