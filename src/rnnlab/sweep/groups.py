@@ -24,7 +24,7 @@ from ..report.html import write_page
 from ..store import catalog
 from ..store.run import Run
 from .group_analyses import GROUP_ANALYSES
-from .spec import SweepRun, SweepSpec
+from .spec import SweepRun, SweepSpec, numbers, swept_values
 
 __all__ = ["analyse_groups", "group_rows", "write_sweep_report"]
 
@@ -34,17 +34,6 @@ def _by_group(runs: list[SweepRun]) -> dict[str, list[SweepRun]]:
     for r in runs:
         out[r.group].append(r)
     return out
-
-
-def _swept(spec: SweepSpec, run: SweepRun) -> dict[str, Any]:
-    flat = run.config.model_dump(mode="json")
-    rec = {}
-    for key in spec.grid:
-        v: Any = flat
-        for k in key.split("."):
-            v = v.get(k) if isinstance(v, dict) else None
-        rec[key] = v
-    return rec
 
 
 def _result_paths(d: Path, group: str, name: str) -> tuple[Path, Path]:
@@ -110,19 +99,15 @@ def group_rows(spec: SweepSpec, runs: list[SweepRun], d: Path) -> list[dict[str,
     """One row per group: swept values, number of networks, and each group analysis's headline numbers."""
     rows = []
     for group, members in _by_group(runs).items():
-        rec: dict[str, Any] = {"group": group, **_swept(spec, members[0]), "networks": len(members)}
+        rec: dict[str, Any] = {"group": group, **swept_values(spec, members[0]), "networks": len(members)}
         for name in spec.group_analyses:
             base, _ = _result_paths(d, group, name)
             js = base.with_name(name + ".json")
             if js.is_file():
                 summary = json.loads(js.read_text())["summary"]
-                rec.update({f"{name}.{k}": v for k, v in _numbers(summary).items()})
+                rec.update({f"{name}.{k}": v for k, v in numbers(summary).items()})
         rows.append(rec)
     return rows
-
-
-def _numbers(summary: dict[str, Any]) -> dict[str, float]:
-    return {k: v for k, v in summary.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
 def _trend_figure(rows: list[dict[str, Any]], key: str, spec: SweepSpec, path: Path) -> Path | None:

@@ -20,7 +20,7 @@ from ..store.run import write_finished_run
 from ..train import History
 from .executors import run_local, run_ray
 from .groups import analyse_groups, group_rows, write_sweep_report
-from .spec import SweepRun, SweepSpec, load_sweep
+from .spec import SweepRun, SweepSpec, load_sweep, numbers, swept_values
 
 __all__ = ["sweep_dir", "run_sweep", "sweep_status", "sweep_rows", "sweep_group_rows", "write_table"]
 
@@ -102,18 +102,10 @@ def sweep_rows(path: str | Path, root: str | Path | None = None) -> list[dict[st
     out = []
     for r in runs:
         row = rows.get(r.id, {})
-        flat = r.config.model_dump(mode="json")
-        rec: dict[str, Any] = {"id": r.id}
-        for key in spec.grid:
-            v: Any = flat
-            for k in key.split("."):
-                v = v.get(k) if isinstance(v, dict) else None
-            rec[key] = v
+        rec: dict[str, Any] = {"id": r.id, **swept_values(spec, r)}
         rec["seed"] = r.config.seed
         rec["status"] = row.get("status", "remaining")
-        for k, v in (row.get("metrics") or {}).items():
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                rec[k] = v
+        rec.update(numbers(row.get("metrics") or {}))
         out.append(rec)
     return out
 

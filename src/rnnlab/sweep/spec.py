@@ -38,7 +38,7 @@ from ..errors import ConfigError
 from .analyses import ANALYSES
 from .group_analyses import GROUP_ANALYSES
 
-__all__ = ["SweepSpec", "SweepRun", "load_sweep"]
+__all__ = ["SweepSpec", "SweepRun", "load_sweep", "swept_values", "numbers"]
 
 
 class SweepSpec(BaseModel):
@@ -66,6 +66,23 @@ class SweepRun:
     id: str
     group: str
     config: RunConfig
+
+
+def swept_values(spec: SweepSpec, run: SweepRun) -> dict[str, Any]:
+    """The value of each grid path (``model.params.hidden_size`` ...) in ``run``'s config."""
+    flat = run.config.model_dump(mode="json")
+    out: dict[str, Any] = {}
+    for key in spec.grid:
+        v: Any = flat
+        for k in key.split("."):
+            v = v.get(k) if isinstance(v, dict) else None
+        out[key] = v
+    return out
+
+
+def numbers(d: dict[str, Any]) -> dict[str, float]:
+    """The int/float entries of ``d`` (booleans excluded): what goes in a results table."""
+    return {k: v for k, v in d.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
 def _set(d: dict, path: str, value: Any) -> None:
