@@ -224,30 +224,31 @@ class CorticoCerebellar(RecurrentModel):
         mask = jnp.ones_like(flat) if self.feedback_mask is None else jnp.where(self.feedback_mask > 0.5, 1.0, 0.0)
         return unravel(_boundary(flat, pred, on, mask, self.cfg.sg_factor, self.cfg.cerebellar_loss_scale))
 
-    def scan_trial(self, drives, state0, keys):
+    def scan_trial(self, inputs, state0, keys):
         K = self.cfg.truncation
-        T = jax.tree.leaves(drives)[0].shape[0]
+        T = inputs.shape[0]
         if K >= T:  # one chunk: full BPTT
-            return super().scan_trial(drives, state0, keys)
+            return super().scan_trial(inputs, state0, keys)
         n, rest = divmod(T, K)
 
         def part(a, start, stop, shape):
             return None if a is None else jax.tree.map(lambda v: v[start:stop].reshape(*shape, *v.shape[1:]), a)
 
         def inner(s, xs):
-            d, k = xs
-            return self.update(s, d, k)
+            s, a = self.step(s, *xs)
+            return s, (a, self.readout(a))
 
         def outer(s, xs):
-            d, k, on = xs
-            return jax.lax.scan(inner, self._cut(s, on), (d, k))
+            x, k, on = xs
+            return jax.lax.scan(inner, self._cut(s, on), (x, k))
 
         on = (jnp.arange(n) > 0).astype(jnp.float32)
-        xs = (part(drives, 0, n * K, (n, K)), part(keys, 0, n * K, (n, K)), on)
-        state, activity = jax.lax.scan(outer, state0, xs)
-        activity = activity.reshape(n * K, *activity.shape[2:])
+        xs = (part(inputs, 0, n * K, (n, K)), part(keys, 0, n * K, (n, K)), on)
+        state, (activity, outputs) = jax.lax.scan(outer, state0, xs)
+        activity, outputs = (a.reshape(n * K, *a.shape[2:]) for a in (activity, outputs))
         if rest:  # the last, shorter chunk
-            xs = (part(drives, n * K, T, (rest,)), part(keys, n * K, T, (rest,)))
-            state, last = jax.lax.scan(inner, self._cut(state, jnp.float32(1.0)), xs)
+            xs = (part(inputs, n * K, T, (rest,)), part(keys, n * K, T, (rest,)))
+            state, (last, last_out) = jax.lax.scan(inner, self._cut(state, jnp.float32(1.0)), xs)
             activity = jnp.concatenate([activity, last])
-        return state, activity
+            outputs = jnp.concatenate([outputs, last_out])
+        return state, activity, outputs
