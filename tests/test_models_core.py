@@ -134,6 +134,24 @@ def test_run_equals_python_loop_over_step(name):
             np.testing.assert_allclose(out[i, t], m.readout(a), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("name, kw", [(n, {}) for n in models.names()] + [("cortico_cerebellar", {"truncation": 3})])
+def test_remat_changes_neither_values_nor_gradients(name, kw):
+    # rematerialisation recomputes each step in the backward pass; the numbers must not move
+    m = models.get(name, input_size=2, output_size=3, key=KEY, hidden_size=5, **kw)
+    x = jax.random.normal(jax.random.PRNGKey(1), (3, 11, 2))
+
+    def loss(model, remat):
+        act, out = models.run(model, x, remat=remat)
+        return jnp.mean(jnp.sin(out) ** 2) + 1e-3 * jnp.mean(act**2)
+
+    (l0, g0), (l1, g1) = (eqx.filter_jit(eqx.filter_value_and_grad(loss))(m, r) for r in (False, True))
+    np.testing.assert_allclose(l1, l0, rtol=1e-6)
+    leaves0, leaves1 = jax.tree.leaves(eqx.filter(g0, eqx.is_inexact_array)), jax.tree.leaves(eqx.filter(g1, eqx.is_inexact_array))
+    assert len(leaves0) == len(leaves1) > 0
+    for a, b in zip(leaves1, leaves0):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6 * max(1.0, float(jnp.max(jnp.abs(b)))))
+
+
 def test_model_errors_name_the_field():
     with pytest.raises(ValueError, match="unknown model 'rnn'.*valid models: ") as err:
         models.config("rnn")

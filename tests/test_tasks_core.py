@@ -33,6 +33,22 @@ def test_flipflop_holds_sign_of_last_pulse(n_bits, p, n_steps, seed):
     assert abs(np.std(np.asarray(b.inputs) - pulses) - 0.1) < 0.03
 
 
+def test_flipflop_pulses_have_rate_p_and_balanced_signs():
+    task = tasks.get("flipflop", n_bits=3, p=0.2, n_steps=200)
+    b = task.sample(jax.random.PRNGKey(4), 64)
+    pulses = np.asarray(b.info["pulses"])
+    n = pulses.size
+    rate = np.mean(pulses != 0)
+    assert abs(rate - 0.2) < 5 * np.sqrt(0.2 * 0.8 / n)
+    k = int(np.sum(pulses != 0))
+    assert abs(np.mean(pulses[pulses != 0] > 0) - 0.5) < 5 * np.sqrt(0.25 / k)
+    # the sign does not depend on the channel or the time of the pulse
+    for c in range(3):
+        on = pulses[..., c] != 0
+        assert abs(np.mean(pulses[..., c][on] > 0) - 0.5) < 5 * np.sqrt(0.25 / on.sum())
+    np.testing.assert_array_equal(np.asarray(b.inputs), pulses)  # noise = 0: inputs are the pulses
+
+
 def _check_memory_batch(task, b, rule):
     d = _np(b)
     bits, length = np.asarray(b.info["bits"]), np.asarray(b.info["length"])

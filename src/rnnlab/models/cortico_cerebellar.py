@@ -79,7 +79,7 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 from pydantic import Field, model_validator
 
-from ._base import ModelConfig, RecurrentModel
+from ._base import ModelConfig, RecurrentModel, _loop_body
 from .gated import LSTMConfig
 from .leaky_rnn import LeakyRNNConfig
 
@@ -224,19 +224,17 @@ class CorticoCerebellar(RecurrentModel):
         mask = jnp.ones_like(flat) if self.feedback_mask is None else jnp.where(self.feedback_mask > 0.5, 1.0, 0.0)
         return unravel(_boundary(flat, pred, on, mask, self.cfg.sg_factor, self.cfg.cerebellar_loss_scale))
 
-    def scan_trial(self, inputs, state0, keys):
+    def scan_trial(self, inputs, state0, keys, remat=False):
         K = self.cfg.truncation
         T = inputs.shape[0]
         if K >= T:  # one chunk: full BPTT
-            return super().scan_trial(inputs, state0, keys)
+            return super().scan_trial(inputs, state0, keys, remat)
         n, rest = divmod(T, K)
 
         def part(a, start, stop, shape):
             return None if a is None else jax.tree.map(lambda v: v[start:stop].reshape(*shape, *v.shape[1:]), a)
 
-        def inner(s, xs):
-            s, a = self.step(s, *xs)
-            return s, (a, self.readout(a))
+        inner = _loop_body(self, remat)
 
         def outer(s, xs):
             x, k, on = xs

@@ -47,14 +47,18 @@ class FlipFlop(Task):
         return self.n_bits
 
     def sample(self, key, batch_size, level=None) -> Batch:
+        # One uniform u per step and channel decides both the pulse (u < p) and, given a pulse,
+        # its sign (u < p/2: +1): conditional on u < p, u/p is again U[0, 1). The held target
+        # comes from a running maximum of 2t + [sign > 0] over pulse times (no gather), and the
+        # noise is drawn only if it is used: this sampler runs once per training step of every
+        # ensemble member, where its cost is comparable to the network's forward pass.
         shape = (batch_size, self.n_steps, self.n_bits)
-        u_on, u_sign, u_noise = uniforms(key, shape, shape, shape)
-        on = u_on < self.p
-        sign = jnp.where(u_sign < 0.5, 1.0, -1.0)
-        pulses = jnp.where(on, sign, 0.0)
-        t = jnp.arange(self.n_steps)[None, :, None]
-        last = jax.lax.cummax(jnp.where(on, t, -1), axis=1)
-        held = jnp.take_along_axis(pulses, jnp.maximum(last, 0), axis=1)
-        targets = jnp.where(last >= 0, held, 0.0)
-        inputs = pulses + self.noise * normal(u_noise)
+        u, *u_noise = uniforms(key, shape, *([shape] if self.noise > 0 else []))
+        on = u < self.p
+        up = u < 0.5 * self.p
+        pulses = jnp.where(on, jnp.where(up, 1.0, -1.0), 0.0)
+        t = jnp.arange(self.n_steps, dtype=jnp.int32)[None, :, None]
+        last = jax.lax.cummax(jnp.where(on, 2 * t + up.astype(jnp.int32), -1), axis=1)
+        targets = jnp.where(last >= 0, jnp.where(last % 2 == 1, 1.0, -1.0), 0.0)
+        inputs = pulses + self.noise * normal(u_noise[0]) if u_noise else pulses
         return Batch(inputs, targets, jnp.ones_like(targets), {"pulses": pulses})

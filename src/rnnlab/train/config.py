@@ -46,6 +46,11 @@ class TrainConfig(BaseModel):
     patience: int = Field(0, ge=0, description="extra evaluations after reaching the threshold")
     ensemble: int | None = Field(None, gt=0, description="train this many networks as one program")
     curriculum: CurriculumConfig | None = None
+    remat: bool | None = Field(
+        None,
+        description="recompute each step in the backward pass instead of storing its intermediates "
+        "(less memory; faster for ensembles on CPU). None: on for ensembles, off for single runs",
+    )
     solver: Literal["sequential", "parallel"] = Field(
         "sequential", description="run the network by lax.scan, or by the parallel-in-time Newton solver (rnnlab.parallel)"
     )

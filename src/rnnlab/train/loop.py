@@ -168,10 +168,11 @@ def member_keys(key: PRNGKeyArray, ensemble: int) -> PRNGKeyArray:
     return jax.random.split(key, ensemble)
 
 
-def _run(model: RecurrentModel, inputs, key, solver: SolverOptions | None = None):
-    """``run`` by the configured solver: ``lax.scan`` (``None``) or ``rnnlab.parallel``."""
+def _run(model: RecurrentModel, inputs, key, solver: SolverOptions | None = None, remat: bool = False):
+    """``run`` by the configured solver: ``lax.scan`` (``None``; ``remat``: see ``rnnlab.models``)
+    or ``rnnlab.parallel``."""
     if solver is None:
-        return run(model, inputs, key)
+        return run(model, inputs, key, remat=remat)
     return parallel_run(model, inputs, key, options=solver)[:2]
 
 
@@ -181,26 +182,34 @@ def _solver(cfg: TrainConfig) -> SolverOptions | None:
     return SolverOptions(max_iter=cfg.parallel_max_iter, jacobian=cfg.parallel_jacobian)
 
 
-def _loss(model: RecurrentModel, task: Task, batch, key, solver: SolverOptions | None = None) -> Array:
-    activity, outputs = _run(model, batch.inputs, key, solver)
+def _remat(cfg: TrainConfig) -> bool:
+    return cfg.ensemble is not None if cfg.remat is None else cfg.remat
+
+
+def _loss(model: RecurrentModel, task: Task, batch, key, solver: SolverOptions | None = None, remat: bool = False) -> Array:
+    activity, outputs = _run(model, batch.inputs, key, solver, remat)
     return task.loss_fn(outputs, batch) + model.regularization(activity)
 
 
 def make_step(
-    task: Task, opt: optax.GradientTransformation, batch_size: int, solver: SolverOptions | None = None
+    task: Task,
+    opt: optax.GradientTransformation,
+    batch_size: int,
+    solver: SolverOptions | None = None,
+    remat: bool = False,
 ) -> Callable:
     """One training step of one member: ``(state, max_steps) -> (state, (loss, applied))``.
 
     Samples a batch with a key folded from the member's step count, runs the model, takes
     the gradient of the masked loss and applies the Optax update, unless the member is done,
     failed, out of budget, or the loss/gradient is non-finite (then nothing changes and a
-    non-finite value marks the member failed). ``solver``: see ``_run``.
+    non-finite value marks the member failed). ``solver``, ``remat``: see ``_run``.
     """
 
     def train_step(state: TrainState, max_steps) -> tuple[TrainState, tuple[Array, Array]]:
         k_batch, k_run = jax.random.split(jax.random.fold_in(jax.random.fold_in(state.key, _DATA), state.step))
         batch = task.sample(k_batch, batch_size, state.level)
-        loss, grads = eqx.filter_value_and_grad(_loss)(state.model, task, batch, k_run, solver)
+        loss, grads = eqx.filter_value_and_grad(_loss)(state.model, task, batch, k_run, solver, remat)
         params = eqx.filter(state.model, eqx.is_inexact_array)
         updates, opt_state = opt.update(grads, state.opt_state, params)
         new_model = eqx.apply_updates(state.model, updates)
@@ -225,11 +234,10 @@ def make_step(
 def _program(task: Task, opt, sizes: tuple, state: TrainState, eval_index, max_steps):
     """``eval_every`` training steps then one evaluation on a fresh batch (one member).
 
-    ``sizes = (batch_size, eval_every, eval_batch_size[, solver])`` (solver: see ``_run``).
+    ``sizes = (batch_size, eval_every, eval_batch_size, solver, remat)`` (see ``_run``).
     """
-    batch_size, eval_every, eval_batch_size, *solver = sizes
-    solver = solver[0] if solver else None
-    train_step = make_step(task, opt, batch_size, solver)
+    batch_size, eval_every, eval_batch_size, solver, remat = sizes
+    train_step = make_step(task, opt, batch_size, solver, remat)
     state, (losses, went) = jax.lax.scan(lambda s, _: train_step(s, max_steps), state, None, length=eval_every)
     train_loss = losses.sum() / jnp.maximum(went.sum(), 1)
     k_eval = jax.random.fold_in(jax.random.fold_in(state.key, _EVAL), eval_index)
@@ -317,7 +325,7 @@ def train(
     n_total = math.ceil(cfg.steps / cfg.eval_every)
     t0 = time.perf_counter() - (history.wall_time[-1] if history.wall_time else 0.0)
     program = _ensemble_program if vmapped else _single_program
-    sizes = (cfg.batch_size, cfg.eval_every, cfg.eval_batch_size, _solver(cfg))
+    sizes = (cfg.batch_size, cfg.eval_every, cfg.eval_batch_size, _solver(cfg), _remat(cfg))
     bar = _Progress(progress, cfg.steps, task.metric_name)
     with bar:
         while n_evals < n_total and not np.all(_np(state.done) | _np(state.failed)):
