@@ -158,15 +158,17 @@ def run_trial(
     inputs: Float[Array, "time n_in"],
     key: PRNGKeyArray | None = None,
     state0: Any = None,
+    *,
+    remat: bool = False,
 ) -> tuple[Float[Array, "time n"], Float[Array, "time n_out"], Any]:
-    """Run one trial; returns ``(activity, outputs, final_state)``."""
+    """Run one trial; returns ``(activity, outputs, final_state)``. ``remat``: see the module docstring."""
     state = model.initial_state() if state0 is None else state0
     if model.parallel:
         drives = jax.vmap(model.input_drive)(inputs)
         final, activity = model.parallel_trial(drives, state)
         return activity, jax.vmap(model.readout)(activity), final
     keys = jax.random.split(key, inputs.shape[0]) if model.stochastic else None
-    final, activity, outputs = model.scan_trial(inputs, state, keys)
+    final, activity, outputs = model.scan_trial(inputs, state, keys, remat)
     return activity, outputs, final
 
 
@@ -179,22 +181,16 @@ def run(
 ) -> tuple[Float[Array, "batch time n"], Float[Array, "batch time n_out"]]:
     """Run a batch of trials from the model's initial state; returns ``(activity, outputs)``.
 
-    Equal to ``vmap(run_trial)`` over trials, laid out time-major inside (module docstring):
-    the ``[B, T, N]`` activity is transposed only if the caller uses it. ``remat``: recompute
-    each step in the backward pass instead of storing its intermediates (module docstring).
+    ``vmap(run_trial)`` over trials, laid out time-major inside (module docstring): trials are
+    mapped over axis 1 of ``[T, B, I]``, and the ``[B, T, N]`` activity is transposed only if
+    the caller uses it. ``remat``: recompute each step in the backward pass instead of storing
+    its intermediates (module docstring).
     """
     if key is None:
         key = jax.random.PRNGKey(0)
     keys = jax.random.split(key, inputs.shape[0])
-    if model.parallel:
-        activity, outputs, _ = jax.vmap(run_trial, in_axes=(None, 0, 0))(model, inputs, keys)
-        return activity, outputs
-    state0 = jax.vmap(lambda _: model.initial_state())(keys)
-    step_keys = None
-    if model.stochastic:
-        step_keys = jax.vmap(lambda k: jax.random.split(k, inputs.shape[1]), out_axes=1)(keys)
-    scan = jax.vmap(partial(model.scan_trial, remat=remat), in_axes=(1, 0, None if step_keys is None else 1), out_axes=(0, 1, 1))
-    _, activity, outputs = scan(jnp.swapaxes(inputs, 0, 1), state0, step_keys)
+    trials = jax.vmap(partial(run_trial, remat=remat), in_axes=(None, 1, 0), out_axes=(1, 1, 0))
+    activity, outputs, _ = trials(model, jnp.swapaxes(inputs, 0, 1), keys)
     return jnp.swapaxes(activity, 0, 1), jnp.swapaxes(outputs, 0, 1)
 
 
