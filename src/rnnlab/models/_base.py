@@ -18,20 +18,19 @@ there anyway) and applies the input drive and the readout inside the time loop, 
 only ``[T, B, N]`` arrays of a training step are the recorded activity and what autodiff
 stores. On CPU an ensemble's ``[T, E, B, N]`` arrays do not fit in cache, and each extra pass
 over them (hoisting ``U x`` out of the loop, transposing the activity for a readout matrix
-product) cost more than the small per-step products it saved: measured on 2 cores, the
-forward pass of 64 leaky networks (N = 32, T = 100, batch 32) took 20-25 ms this way against
-57-72 ms with the drive and readout hoisted, and a single GRU's training step (N = 128,
-T = 500, batch 64) 350 against 395 ms.
+product) cost more than the small per-step products it saved. ``benchmarks/run_layout.py``
+measures both layouts in one run; on 2 cores: the forward pass of 64 leaky networks (N = 32,
+T = 100, batch 32) 28 ms against 76 ms hoisted, the gradient of one GRU (N = 128, T = 500,
+batch 64) 394 against 433 ms.
 
 Rematerialisation (``remat=True``): the step is wrapped in ``jax.checkpoint`` with nothing
 saveable, so the backward pass stores only the state of each step and recomputes the rest
 (one more recurrent product per step). Autodiff otherwise stores every intermediate of the
 step (for a leaky RNN four ``[T, B, N]`` arrays: pre-activation, its nonlinearity twice, the
 previous state), and for an ensemble writing and re-reading them costs more than the
-recomputation: measured on 2 cores, the gradient of 64 leaky networks (N = 32, T = 100,
-batch 32) took 81-94 ms with remat against 145-173 ms without, and a training step of 64
-networks at N = 128, T = 200, batch 64 3.0 s against 3.7 s. For one network the trade is
-mixed (GRU N = 128, T = 500: 295 against 347 ms; leaky RNN: 118 against 109 ms), so
+recomputation: the same script measured the gradient of the 64 leaky networks at 116 ms with
+remat against 166 ms without. For one network the gain is small (GRU, LSTM and leaky RNN at
+N = 128, T = 500: 1.07x, 1.00x and 1.15x in that run, and within the run-to-run spread), so
 ``train`` turns it on for ensembles only (``TrainConfig.remat``).
 
 ``scan_trial`` is by default a plain ``lax.scan``. A model may override it to change how the
