@@ -1,4 +1,5 @@
-"""Ensembles spread over several local devices train exactly as on one device."""
+"""Ensembles spread over several local devices train exactly as on one device, and
+``use_host_devices`` makes those devices on a CPU."""
 
 import json
 import os
@@ -6,9 +7,14 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
+
+from rnnlab import use_host_devices
 
 _CHILD = """
-import json, sys
+import json, os, sys
+import rnnlab
+rnnlab.use_host_devices(int(sys.argv[1]), replace=True)
 import jax, numpy as np
 from rnnlab import models, tasks
 from rnnlab.train import train
@@ -16,15 +22,20 @@ task = tasks.get("flipflop", n_bits=2, n_steps=20)
 res = train(models.config("leaky_rnn", hidden_size=8), task, key=3, ensemble=4, steps=6, eval_every=3,
             batch_size=8, eval_batch_size=16, lr=1e-2, progress=False)
 W = res.model.W
-print(json.dumps({"devices": len(jax.devices()), "shards": len({s.device for s in W.addressable_shards}),
+print(json.dumps({"devices": len(jax.devices()), "flags": os.environ["XLA_FLAGS"], "shards": len({s.device for s in W.addressable_shards}),
                   "W": np.asarray(W).tolist(), "loss": res.history.train_loss}))
 """
 
 
+def _python(code: str, *args, xla_flags: str = "") -> str:
+    env = {**os.environ, "XLA_FLAGS": xla_flags}
+    out = subprocess.run([sys.executable, "-c", code, *map(str, args)], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip().splitlines()[-1]
+
+
 def _train_with(devices: int) -> dict:
-    env = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"}
-    out = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(_python(_CHILD, devices))
 
 
 def test_members_sharded_over_two_host_devices_match_one_device():
@@ -33,3 +44,26 @@ def test_members_sharded_over_two_host_devices_match_one_device():
     assert two["shards"] == 2  # the members really were split over both devices
     np.testing.assert_allclose(two["W"], one["W"], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(two["loss"], one["loss"], rtol=1e-5)
+    assert "--xla_cpu_multi_thread_eigen=false" in two["flags"]
+
+
+def test_use_host_devices_keeps_a_count_the_user_set_and_defaults_to_the_cores():
+    code = "import rnnlab, jax; n = rnnlab.use_host_devices(); print(n, len(jax.devices('cpu')))"
+    assert _python(code, xla_flags="--xla_force_host_platform_device_count=3") == "3 3"
+    cores = len(os.sched_getaffinity(0))
+    assert _python(code) == f"{cores} {cores}"
+
+
+def test_use_host_devices_after_jax_started_is_refused_clearly():
+    code = (
+        "import jax, rnnlab; jax.numpy.zeros(1)\n"
+        "try:\n    rnnlab.use_host_devices(len(jax.devices('cpu')) + 1)\n"
+        "except RuntimeError as e:\n    print('refused:', e)\n"
+        "print('same count ok:', rnnlab.use_host_devices(len(jax.devices('cpu'))))"
+    )
+    env = {**os.environ, "XLA_FLAGS": ""}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert "refused: use_host_devices: JAX has already started with 1 CPU device(s)" in out
+    assert "same count ok: 1" in out
+    with pytest.raises(ValueError, match="n: must be >= 1"):
+        use_host_devices(0)

@@ -13,6 +13,7 @@ from ._compilation_cache import enable_compilation_cache
 enable_compilation_cache()
 
 from . import models, tasks  # noqa: E402
+from ._host_devices import use_host_devices
 from .errors import CheckpointError, ConfigError, NonFiniteLossError, RnnlabError
 from .models import ModelConfig, RecurrentModel, run, run_trial
 from .tasks import Batch, Task
@@ -21,7 +22,7 @@ from .train import CurriculumConfig, History, TrainConfig, TrainResult, train
 __version__ = "0.1.0"
 
 __all__ = [
-    "models", "tasks",
+    "models", "tasks", "use_host_devices",
     "CheckpointError", "ConfigError", "NonFiniteLossError", "RnnlabError",
     "ModelConfig", "RecurrentModel", "run", "run_trial",
     "Batch", "Task",

@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from .._host_devices import started, use_host_devices
 from ..errors import RnnlabError
 from . import analyze_cmds, catalog_cmds, demo_cmd, runs_cmds, sweep_cmds, train_cmd
 
@@ -26,6 +27,8 @@ analyze_cmds.register(app)
 
 
 def main() -> None:
+    if not started():
+        use_host_devices()  # ensembles spread over the cores (rnnlab._host_devices)
     try:
         app()
     except (RnnlabError, ValueError) as e:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import multiprocessing as mp
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from typing import Any, Iterator
 
+from .._host_devices import cpu_cores, use_host_devices
 from .worker import train_group
 
 Payloads = dict[str, dict[str, Any]]
@@ -22,12 +24,19 @@ def _failed(payload: dict[str, Any], why: str) -> list[dict[str, Any]]:
 
 
 def run_local(payloads: Payloads, workers: int, retries: int = 2) -> Iterator[tuple[str, list[dict]]]:
-    """Run groups in ``workers`` spawned processes (JAX is not fork-safe)."""
+    """Run groups in ``workers`` spawned processes (JAX is not fork-safe).
+
+    Each process gets an equal share of the cores as JAX host devices, over which its
+    ensemble's members are spread (``rnnlab.use_host_devices``): two groups on two cores run
+    on one core each, a single remaining group on both.
+    """
     pending = dict(payloads)
     tries = {g: 0 for g in pending}
     ctx = mp.get_context("spawn")
     while pending:
-        with ProcessPoolExecutor(max_workers=max(1, min(workers, len(pending))), mp_context=ctx) as pool:
+        n = max(1, min(workers, len(pending)))
+        share = partial(use_host_devices, max(1, cpu_cores() // n), replace=True)
+        with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=share) as pool:
             futures = {pool.submit(train_group, p): g for g, p in pending.items()}
             try:
                 while futures:
@@ -45,6 +54,13 @@ def run_local(payloads: Payloads, workers: int, retries: int = 2) -> Iterator[tu
                         yield g, _failed(pending.pop(g), "worker process died repeatedly")
 
 
+def _ray_task(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """One group on a Ray worker, which Ray gives one CPU by default: one host device, with the
+    same XLA CPU settings as a local worker (so both executors compute the same numbers)."""
+    use_host_devices(1, replace=True)
+    return train_group(payload)
+
+
 def run_ray(payloads: Payloads, address: str, retries: int = 2) -> Iterator[tuple[str, list[dict]]]:
     """Submit groups as Ray tasks to the cluster at ``address`` (``"auto"`` or ``host:port``)."""
     try:
@@ -53,7 +69,7 @@ def run_ray(payloads: Payloads, address: str, retries: int = 2) -> Iterator[tupl
         raise RuntimeError("--ray: Ray is not installed; install the extra: pip install -e '.[ray]'") from None
     ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
     try:
-        remote = ray.remote(max_retries=retries, retry_exceptions=False)(train_group)
+        remote = ray.remote(max_retries=retries, retry_exceptions=False)(_ray_task)
         refs = {remote.remote(p): g for g, p in payloads.items()}
         while refs:
             done, _ = ray.wait(list(refs), num_returns=1)

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import jax
 import jax.numpy as jnp
 from pydantic import Field
 
 from ._base import Batch, Task
+from ._prefix import cummax
 from ._random import normal, uniforms
 
 
@@ -58,7 +58,7 @@ class FlipFlop(Task):
         up = u < 0.5 * self.p
         pulses = jnp.where(on, jnp.where(up, 1.0, -1.0), 0.0)
         t = jnp.arange(self.n_steps, dtype=jnp.int32)[None, :, None]
-        last = jax.lax.cummax(jnp.where(on, 2 * t + up.astype(jnp.int32), -1), axis=1)
+        last = cummax(jnp.where(on, 2 * t + up.astype(jnp.int32), -1), axis=1)
         targets = jnp.where(last >= 0, jnp.where(last % 2 == 1, 1.0, -1.0), 0.0)
         inputs = pulses + self.noise * normal(u_noise[0]) if u_noise else pulses
         return Batch(inputs, targets, jnp.ones_like(targets), {"pulses": pulses})

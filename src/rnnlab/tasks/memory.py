@@ -31,6 +31,7 @@ import jax.numpy as jnp
 from pydantic import Field, ValidationInfo, field_validator
 
 from ._base import Batch, Task
+from ._prefix import cumsum
 from ._random import integers, uniforms
 
 
@@ -134,7 +135,7 @@ class NParity(_BinaryMemoryTask):
     balanced: ClassVar[bool] = False
 
     def _labels(self, bits, length, ns):
-        csum = jnp.concatenate([jnp.zeros_like(bits[:, :1]), jnp.cumsum(bits, axis=1)], axis=1)
+        csum = jnp.concatenate([jnp.zeros_like(bits[:, :1]), cumsum(bits, axis=1)], axis=1)
         end = jnp.take(csum, length, axis=1)[:, None]  # [B, 1]
         start = jnp.take(csum, jnp.clip(length - ns, 0), axis=1)  # [B, H]
         return (end - start) % 2

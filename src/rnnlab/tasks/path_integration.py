@@ -28,6 +28,7 @@ import jax.numpy as jnp
 from pydantic import Field, field_validator
 
 from ._base import Batch
+from ._prefix import cumsum
 from ._random import normal, uniforms
 from ._timing import Duration, TimedTask, draw_steps, max_steps, min_steps, window
 
@@ -92,7 +93,7 @@ class PathIntegration(TimedTask):
         live = window(jnp.zeros_like(n), n, T)[:, :, None]
         start = jnp.zeros((B, 1, n_angles)).at[:, :, 0].set(2 * jnp.pi * u_0)
         turns = (self.turn_std * jnp.sqrt(self.dt) * normal(u_turn)).at[:, 0].set(0.0)
-        angles = start + jnp.cumsum(turns, axis=1)
+        angles = start + cumsum(turns, axis=1)
         speed = self.max_speed * u_v
         trig = jnp.stack([jnp.cos(angles), jnp.sin(angles)], axis=-1).reshape(B, T, 2 * n_angles)
         inputs = live * jnp.concatenate([trig, speed], axis=-1)

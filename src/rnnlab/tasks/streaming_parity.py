@@ -20,6 +20,7 @@ import jax.numpy as jnp
 from pydantic import Field
 
 from ._base import Batch
+from ._prefix import cumsum
 from ._random import uniforms
 from ._timing import Duration, TimedTask, draw_steps, max_steps, min_steps, window
 
@@ -58,7 +59,7 @@ class StreamingParity(TimedTask):
         n = draw_steps(u_n, self.length, self.dt)
         live = window(jnp.zeros_like(n), n, T)
         bits = ((u_b < self.p) * live).astype(jnp.int32)
-        parity = jnp.cumsum(bits, axis=1) % 2
+        parity = cumsum(bits, axis=1) % 2
         targets = live[:, :, None] * jax.nn.one_hot(parity, 2)
         mask = jnp.broadcast_to(live[:, :, None], targets.shape)
         return Batch(bits[..., None].astype(jnp.float32), targets, mask, {"bits": bits, "end": n})
