@@ -14,24 +14,12 @@ Run:  .venv/bin/python benchmarks/run_layout.py
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from _timing import median_ms
 from rnnlab import models
-
-
-def _time(fn, *args, min_seconds=3.0):
-    jax.block_until_ready(fn(*args))
-    ts = []
-    while len(ts) < 3 or sum(ts) < min_seconds:
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts) * 1e3
 
 
 def _hoisted_run(model, inputs, key=None, remat=False):
@@ -69,8 +57,8 @@ def main():
     for name, N, T, B, E, grad in [("leaky_rnn", 32, 100, 32, 64, False), ("gru", 128, 500, 64, 1, True)]:
         m = _models(name, N, E)
         x = jax.random.normal(jax.random.PRNGKey(1), ((E,) if E > 1 else ()) + (B, T, 3))
-        ref = _time(_program(_loss_fn(_hoisted_run, False), E, grad), m, x)
-        ours = _time(_program(_loss_fn(models.run, False), E, grad), m, x)
+        ref = median_ms(_program(_loss_fn(_hoisted_run, False), E, grad), m, x)
+        ours = median_ms(_program(_loss_fn(models.run, False), E, grad), m, x)
         what = "gradient" if grad else "forward"
         print(f"    {name} N={N} T={T} B={B} E={E} {what}: hoisted {ref:.1f}  run {ours:.1f}  -> {ref / ours:.2f}x")
     print("[2] rematerialisation: gradient with remat=False against remat=True, ms")
@@ -78,8 +66,8 @@ def main():
                              ("leaky_rnn", 128, 500, 64, 1)]:
         m = _models(name, N, E)
         x = jax.random.normal(jax.random.PRNGKey(1), ((E,) if E > 1 else ()) + (B, T, 3))
-        off = _time(_program(_loss_fn(models.run, False), E, True), m, x)
-        on = _time(_program(_loss_fn(models.run, True), E, True), m, x)
+        off = median_ms(_program(_loss_fn(models.run, False), E, True), m, x)
+        on = median_ms(_program(_loss_fn(models.run, True), E, True), m, x)
         print(f"    {name} N={N} T={T} B={B} E={E}: stored {off:.1f}  remat {on:.1f}  -> {off / on:.2f}x")
 
 

@@ -2,6 +2,7 @@
 
 import equinox as eqx
 import jax
+import jax.flatten_util
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -106,6 +107,36 @@ def test_diagonal_jacobian_converges_for_a_contracting_network():
     par, seq, info = _both(m, x, jacobian="diagonal")
     assert bool(jnp.all(info.converged)) and not bool(jnp.any(info.fell_back))
     _assert_close(par, seq, rtol=1e-3, atol=1e-3)  # quasi-Newton: linear convergence, looser
+
+
+@pytest.mark.parametrize("name, kw", [
+    ("leaky_rnn", LEAKY), ("leaky_rnn", dict(variant="wrapped", activation="softplus", tau=3.0)),
+    ("leaky_rnn", dict(dale=True, density=0.5, activation="relu")), ("low_rank_rnn", dict(rank=2, tau=2.0)),
+    ("gru", {}), ("lstm", {}),
+])
+def test_closed_form_jacobian_diagonals_equal_autodiff(name, kw):
+    # update_diagonal against the diagonal of the Jacobian that jax.jacfwd builds, at random
+    # states and drives (the LSTM's state is (h, c): its diagonal has two parts)
+    m = _model(name, hidden=7, **kw)
+    k1, k2 = jax.random.split(jax.random.PRNGKey(3))
+    s0 = m.initial_state()
+    flat, unravel = jax.flatten_util.ravel_pytree(s0)
+    s = unravel(jax.random.normal(k1, flat.shape))
+    d = m.input_drive(jax.random.normal(k2, (I,)))
+    value, diag = m.update_diagonal(s, d)
+    f = lambda v: jax.flatten_util.ravel_pytree(m.update(unravel(v), d, None)[0])[0]  # noqa: E731
+    np.testing.assert_allclose(jax.flatten_util.ravel_pytree(value)[0], f(jax.flatten_util.ravel_pytree(s)[0]),
+                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(jax.flatten_util.ravel_pytree(diag)[0],
+                               jnp.diagonal(jax.jacfwd(f)(jax.flatten_util.ravel_pytree(s)[0])), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["gru", "lstm"])
+def test_quasi_deer_with_closed_form_diagonals_matches_sequential(name):
+    m = _model(name, hidden=8)
+    par, seq, info = _both(m, _inputs(t=300), jacobian="diagonal")
+    assert bool(jnp.all(info.converged)) and not bool(jnp.any(info.fell_back))
+    _assert_close(par, seq, rtol=1e-3, atol=1e-3)
 
 
 def test_stochastic_model_is_rejected_naming_noise():

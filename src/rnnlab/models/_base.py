@@ -106,6 +106,16 @@ class RecurrentModel(eqx.Module):
     def readout(self, activity: Float[Array, " n"]) -> Float[Array, " n_out"]:
         return self.readout_layer(activity)
 
+    def update_diagonal(self, state: Any, drive: Any) -> tuple[Any, Any] | None:
+        """``(update(state, drive)[0], diag ∂update/∂state)`` for a deterministic update, the
+        diagonal shaped like the state; ``None`` (the default): no closed form.
+
+        Quasi-DEER (``rnnlab.parallel``, ``jacobian="diagonal"``) needs only this diagonal. Where
+        a model gives it in closed form it costs one step; otherwise the solver takes it from
+        the full Jacobian (n JVPs per step).
+        """
+        return None
+
     def taus(self) -> Float[Array, " n"] | None:
         """Single-neuron time constants, for models that have them."""
         return None

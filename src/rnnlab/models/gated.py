@@ -90,6 +90,18 @@ class GRU(_Gated):
         h = (1 - z) * n + z * h
         return h, h
 
+    def update_diagonal(self, h, drive):
+        """``∂h'_i/∂h_i = z_i + (h_i − n_i) z_i(1 − z_i) W_hz,ii
+        + (1 − z_i)(1 − n_i²) (r_i W_hn,ii + ĥn_i r_i(1 − r_i) W_hr,ii)``, ĥn = W_hn h + b_hn."""
+        xr, xz, xn = jnp.split(drive, 3)
+        hr, hz, hn = jnp.split(self.W_h @ h + self.b_h, 3)
+        wr, wz, wn = _block_diagonals(self.W_h, 3)
+        r = jax.nn.sigmoid(xr + hr)
+        z = jax.nn.sigmoid(xz + hz)
+        n = jnp.tanh(xn + r * hn)
+        dn = (1 - n**2) * (r * wn + hn * r * (1 - r) * wr)
+        return (1 - z) * n + z * h, z + (h - n) * z * (1 - z) * wz + (1 - z) * dn
+
 
 class LSTM(_Gated):
     def __init__(self, cfg, input_size, output_size, key):
@@ -108,3 +120,23 @@ class LSTM(_Gated):
         c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
         h = jax.nn.sigmoid(o) * jnp.tanh(c)
         return (h, c), h
+
+    def update_diagonal(self, state, drive):
+        """Diagonal of ∂(h', c')/∂(h, c): ``∂c'_i/∂c_i = σ(f_i)`` and
+        ``∂h'_i/∂h_i = σ'(o_i) W_o,ii tanh(c'_i) + σ(o_i)(1 − tanh²c'_i) ∂c'_i/∂h_i`` with
+        ``∂c'_i/∂h_i = c_i σ'(f_i) W_f,ii + tanh(g_i) σ'(i_i) W_i,ii + σ(i_i)(1 − tanh²g_i) W_g,ii``."""
+        h, c = state
+        i, f, g, o = jnp.split(drive + self.W_h @ h + self.b_h, 4)
+        wi, wf, wg, wo = _block_diagonals(self.W_h, 4)
+        si, sf, so, tg = jax.nn.sigmoid(i), jax.nn.sigmoid(f), jax.nn.sigmoid(o), jnp.tanh(g)
+        c_new = sf * c + si * tg
+        tc = jnp.tanh(c_new)
+        dc_dh = c * sf * (1 - sf) * wf + tg * si * (1 - si) * wi + si * (1 - tg**2) * wg
+        dh_dh = so * (1 - so) * wo * tc + so * (1 - tc**2) * dc_dh
+        return (so * tc, c_new), (dh_dh, sf)
+
+
+def _block_diagonals(W_h, k: int):
+    """The diagonals of the k stacked ``n×n`` blocks of ``W_h`` (``[k n, n]``)."""
+    n = W_h.shape[1]
+    return jnp.split(jnp.diagonal(W_h.reshape(k, n, n), axis1=1, axis2=2).reshape(-1), k)

@@ -139,6 +139,26 @@ class _LeakyDynamics(RecurrentModel):
     def _recurrent(self, h):
         return self.recurrent_weights() @ h
 
+    def _recurrent_diagonal(self):
+        """``diag W`` of the effective recurrent matrix."""
+        return jnp.diagonal(self.recurrent_weights())
+
+    def update_diagonal(self, h, drive):
+        """Standard: ``∂h'_i/∂h_i = (1 − α_i) + α_i φ'(a_i) W_ii``, a = W h + drive; wrapped:
+        ``φ'(z_i) ((1 − α_i) + α_i W_ii)``, z = (1 − α) h + α a."""
+        cfg = self.cfg
+        if cfg.noise > 0:
+            return None
+        phi = _ACTIVATIONS[cfg.activation]
+        alpha = cfg.dt / self.taus()
+        a = self._recurrent(h) + drive
+        w = self._recurrent_diagonal()
+        if cfg.variant == "standard":
+            y, dy = jax.jvp(phi, (a,), (jnp.ones_like(a),))
+            return (1 - alpha) * h + alpha * y, (1 - alpha) + alpha * dy * w
+        y, dy = jax.jvp(phi, ((1 - alpha) * h + alpha * a,), (jnp.ones_like(a),))
+        return y, dy * ((1 - alpha) + alpha * w)
+
     def update(self, h, drive, key):
         cfg = self.cfg
         phi = _ACTIVATIONS[cfg.activation]

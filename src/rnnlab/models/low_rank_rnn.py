@@ -70,3 +70,6 @@ class LowRankRNN(_LeakyDynamics):
 
     def _recurrent(self, h):
         return self.m @ (self.n.T @ h) / self.cfg.hidden_size  # J h in O(N r), J never formed
+
+    def _recurrent_diagonal(self):
+        return jnp.sum(self.m * self.n, axis=1) / self.cfg.hidden_size  # diag J in O(N r)

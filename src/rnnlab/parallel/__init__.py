@@ -13,9 +13,13 @@ ICLR 2024; ParaRNN: Danieli et al. 2025).
 * **Jacobians.** ``jacobian="dense"``: full ``n×n`` (DEER; O(T n³) work in O(log T) depth,
   O(T n²) memory). ``"diagonal"``: only ``diag(J_t)`` (quasi-DEER, Gonzalez et al. 2024,
   "Towards scalable and stable parallelization of nonlinear RNNs" — ELK): an O(T n) scan and
-  memory, linear rather than quadratic convergence. The diagonal is taken from per-step
-  Jacobians (n JVPs, computed in chunks of time), so it saves the scan and the memory, not
-  the Jacobian work. ``"auto"``: dense up to ``DENSE_MAX`` flattened state entries.
+  memory, linear rather than quadratic convergence. Models with a closed-form diagonal
+  (``RecurrentModel.update_diagonal``: leaky and low-rank RNNs, GRU, LSTM) give it at the cost
+  of one step, so an iteration is O(T n²) like the sequential scan's work (low-rank: O(T n r));
+  for the others it is taken from per-step Jacobians (n JVPs, computed in chunks of time),
+  which saves the scan and the memory but not the Jacobian work
+  (``benchmarks/jacobian_diagonal.py``). ``"auto"``: dense up to ``DENSE_MAX`` flattened state
+  entries.
 * **Stopping.** ``max|s^{k+1} − s^k| ≤ atol + rtol·|s^{k+1}|`` element-wise (DEER's rule and
   float32 defaults 1e-4, 1e-3), or ``max_iter`` iterations.
 * **Damping.** ``damping = λ`` replaces ``J_t`` by ``J_t / (1 + λ)`` in the linear solve — a

@@ -17,8 +17,8 @@ from jax.flatten_util import ravel_pytree
 
 __all__ = ["System", "make_system", "shift", "jacobians"]
 
-# Diagonal Jacobians are extracted from dense per-step Jacobians computed in chunks of
-# time small enough that a chunk holds at most this many entries.
+# Without a closed form (RecurrentModel.update_diagonal), diagonal Jacobians are extracted
+# from dense per-step Jacobians computed in chunks of time holding at most this many entries.
 _CHUNK_ENTRIES = 1 << 22
 
 
@@ -26,6 +26,7 @@ class System(eqx.Module):
     """``F`` on flat states, with the pieces to go back to the model's state pytree."""
 
     step: Callable = eqx.field(static=True)  # (params, s [n], d) -> s' [n]
+    step_diagonal: Callable = eqx.field(static=True)  # (params, s, d) -> (s', diag ∂s'/∂s) | None
     unravel: Callable = eqx.field(static=True)  # s [n] -> state pytree
     size: int = eqx.field(static=True)
 
@@ -39,7 +40,11 @@ def make_system(model, state0) -> tuple[System, Any, Any]:
         new, _ = eqx.combine(p, static).update(unravel(s), d, None)
         return ravel_pytree(new)[0]
 
-    return System(step, unravel, s0.shape[0]), params, s0
+    def step_diagonal(p, s, d):
+        out = eqx.combine(p, static).update_diagonal(unravel(s), d)
+        return None if out is None else (ravel_pytree(out[0])[0], ravel_pytree(out[1])[0])
+
+    return System(step, step_diagonal, unravel, s0.shape[0]), params, s0
 
 
 def shift(states: jax.Array, s0: jax.Array) -> jax.Array:
@@ -55,6 +60,9 @@ def jacobians(system: System, params, prev, drives, dense: bool):
         jac, value = jax.jacfwd(f, has_aux=True)(s)
         return value, (jac if dense else jnp.diagonal(jac))
 
+    if not dense and system.step_diagonal(params, prev[0], jax.tree.map(lambda d: d[0], drives)) is not None:
+        # the model's closed form (RecurrentModel.update_diagonal): one step's cost, no n×n
+        return jax.vmap(lambda s, d: system.step_diagonal(params, s, d))(prev, drives)
     T, n = prev.shape
     if dense or T * n * n <= _CHUNK_ENTRIES:
         return jax.vmap(value_and_jac)(prev, drives)
