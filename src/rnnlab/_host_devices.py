@@ -34,7 +34,7 @@ def cpu_cores() -> int:
 
 def started() -> bool:
     """Whether JAX has started its backends (after which ``XLA_FLAGS`` no longer applies)."""
-    from jax._src import xla_bridge
+    from jax._src import xla_bridge  # private: JAX has no public way to ask without starting them
 
     return xla_bridge.backends_are_initialized()
 
