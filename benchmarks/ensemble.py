@@ -28,23 +28,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import statistics
 import subprocess
 import sys
 import time
 
-
-def _median_time(fn, repeats, min_seconds=3.0):
-    """Median wall time of ``fn`` over at least ``repeats`` calls and ``min_seconds`` (a step of
-    a single small network takes milliseconds, and its timing on a shared 2-core machine is noisy)."""
-    fn()
-    ts = []
-    while len(ts) < repeats or sum(ts) < min_seconds:
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+from _timing import median_ms
 
 
 def _setup(N, T, B, E):
@@ -79,10 +67,10 @@ def rnnlab_step(N, T, B, E, repeats, scanned=20):
         box[0], (loss, _) = fn(box[0])
         loss.block_until_ready()
 
-    return _median_time(go, repeats) / scanned
+    return median_ms(go, min_repeats=repeats) / 1e3 / scanned
 
 
-def rnnlab_train(N, T, B, E, repeats, steps=300):
+def rnnlab_train(N, T, B, E, steps=300):
     """Seconds for ``E`` networks trained by ``train``: one call with ``ensemble=E``, or ``E``
     calls one after another (``E`` below 0 means ``-E`` single calls)."""
     from rnnlab import models, tasks
@@ -149,7 +137,7 @@ def torch_step(N, T, B, E, repeats):
                 vh = v[k] / (1 - 0.999**t)
                 params[k].sub_(1e-3 * mh / (vh.sqrt() + 1e-8))
 
-    return _median_time(go, repeats)
+    return median_ms(go, min_repeats=repeats) / 1e3
 
 
 def _child(which, *args, devices=1):
@@ -182,8 +170,8 @@ def main():
         ens, _ = _child("rnnlab_step", N, T, B, E, args.repeats, devices=devices)
         print(f"     ensemble of {E} in one program on {devices} device(s) {ens * 1e3:.1f} ms/step -> ratio "
               + _verdict(ens / (E * one), 0.25))
-    singles, _ = _child("rnnlab_train", N, T, B, -E, args.repeats)
-    ens, _ = _child("rnnlab_train", N, T, B, E, args.repeats, devices=args.cores)
+    singles, _ = _child("rnnlab_train", N, T, B, -E)
+    ens, _ = _child("rnnlab_train", N, T, B, E, devices=args.cores)
     print(f"[1b] whole train() calls, 300 steps: {E} networks one after another {singles:.1f} s, one ensemble "
           f"of {E} on {args.cores} device(s) {ens:.1f} s -> ratio " + _verdict(ens / singles, 0.25))
 

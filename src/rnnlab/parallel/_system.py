@@ -60,9 +60,12 @@ def jacobians(system: System, params, prev, drives, dense: bool):
         jac, value = jax.jacfwd(f, has_aux=True)(s)
         return value, (jac if dense else jnp.diagonal(jac))
 
-    if not dense and system.step_diagonal(params, prev[0], jax.tree.map(lambda d: d[0], drives)) is not None:
-        # the model's closed form (RecurrentModel.update_diagonal): one step's cost, no n×n
-        return jax.vmap(lambda s, d: system.step_diagonal(params, s, d))(prev, drives)
+    if not dense:
+        # the model's closed form (RecurrentModel.update_diagonal): one step's cost, no n×n;
+        # None (no closed form) passes through vmap unchanged
+        closed = jax.vmap(lambda s, d: system.step_diagonal(params, s, d))(prev, drives)
+        if closed is not None:
+            return closed
     T, n = prev.shape
     if dense or T * n * n <= _CHUNK_ENTRIES:
         return jax.vmap(value_and_jac)(prev, drives)
