@@ -140,14 +140,15 @@ def torch_step(N, T, B, E, repeats):
     return median_ms(go, min_repeats=repeats) / 1e3
 
 
-def _child(which, *args, devices=1):
-    """Run ``which(*args)`` in a fresh process with ``devices`` host devices; returns
-    (its seconds, peak RSS in MiB)."""
+def _child(which, *args, devices=1, xla_flags=None):
+    """Run ``which(*args)`` in a fresh process with ``devices`` host devices (and ``XLA_FLAGS``
+    set to ``xla_flags`` when given); returns (its seconds, peak RSS in MiB)."""
     code = (f"import json, resource, sys; import rnnlab; rnnlab.use_host_devices({devices}, replace=True); "
             f"sys.path.insert(0, {repr(sys.path[0])}); import ensemble as b; "
             f"t = b.{which}{tuple(args)!r}; "
             "print(json.dumps([t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    env = os.environ if xla_flags is None else {**os.environ, "XLA_FLAGS": xla_flags}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -4,11 +4,12 @@
 and on a CPU JAX has one device unless ``XLA_FLAGS`` asks for more. ``use_host_devices`` asks for
 ``n`` (``--xla_force_host_platform_device_count``, as NumPyro's ``set_host_device_count`` does)
 and turns off Eigen's intra-op threads (``--xla_cpu_multi_thread_eigen=false``): with one share
-of the members per core, those threads only contend with the other device's. Measured on 2
-cores (``benchmarks/ensemble.py`` setting, ensemble of 64 leaky RNNs, N = 32, T = 100, batch 32,
-two host devices, runs interleaved): 77.5 ms per training step with Eigen threads against
-59.6-64.4 ms without; a single network (N = 128, T = 200, batch 64) is unchanged (38-41 ms
-either way). Both flags act on the CPU platform only, so setting them on a GPU host is harmless.
+of the members per core, those threads only contend with the other device's.
+``benchmarks/host_devices.py`` on 2 cores (three interleaved rounds): an ensemble of 64 leaky
+RNNs (N = 32, T = 100, batch 32) on two host devices took 64.6 ms per training step with Eigen
+threads against 51.7 ms without (1.25x); a single network (N = 128, T = 200, batch 64) 40.4
+against 39.0 ms (unchanged within noise). Both flags act on the CPU platform only, so setting
+them on a GPU host is harmless.
 
 XLA reads the flags when JAX starts its backends, so this must run before the first JAX
 computation. The ``rnnlab`` command line calls it first thing; scripts call it after their
