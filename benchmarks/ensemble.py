@@ -140,16 +140,27 @@ def torch_step(N, T, B, E, repeats):
     return median_ms(go, min_repeats=repeats) / 1e3
 
 
-def _child(which, *args, devices=1, xla_flags=None):
-    """Run ``which(*args)`` in a fresh process with ``devices`` host devices (and ``XLA_FLAGS``
-    set to ``xla_flags`` when given); returns (its seconds, peak RSS in MiB)."""
-    code = (f"import json, resource, sys; import rnnlab; rnnlab.use_host_devices({devices}, replace=True); "
+def _command(which, *args, devices=1, xla_flags=None, cores=None):
+    """``(argv, env)`` of a fresh process that runs ``which(*args)`` with ``devices`` host devices
+    (on ``cores`` only, when given; ``XLA_FLAGS`` set to ``xla_flags`` when given) and prints
+    (its seconds, peak RSS in MiB) as JSON."""
+    pin = "" if cores is None else f"rnnlab._host_devices.pin_to_cores({sorted(cores)!r}); "
+    code = (f"import json, resource, sys; import rnnlab; {pin}rnnlab.use_host_devices({devices}, replace=True); "
             f"sys.path.insert(0, {repr(sys.path[0])}); import ensemble as b; "
             f"t = b.{which}{tuple(args)!r}; "
             "print(json.dumps([t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]))")
     env = os.environ if xla_flags is None else {**os.environ, "XLA_FLAGS": xla_flags}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return [sys.executable, "-c", code], env
+
+
+def _result(stdout):
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def _child(which, *args, **kw):
+    """Run ``which(*args)`` in a fresh process (``_command``); returns (its seconds, peak RSS in MiB)."""
+    argv, env = _command(which, *args, **kw)
+    return _result(subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout)
 
 
 def _verdict(ratio, target):

@@ -67,3 +67,36 @@ def test_use_host_devices_after_jax_started_is_refused_clearly():
     assert "same count ok: 1" in out
     with pytest.raises(ValueError, match="n: must be >= 1"):
         use_host_devices(0)
+
+
+def test_core_shares_split_the_cores_into_disjoint_near_equal_sets():
+    from rnnlab._host_devices import core_shares
+
+    cores = set(os.sched_getaffinity(0))
+    for n in (1, 2, 3, len(cores) + 2):
+        shares = core_shares(n)
+        assert len(shares) == min(n, len(cores))
+        assert set().union(*shares) == cores  # every core used once ...
+        assert sum(map(len, shares)) == len(cores)  # ... and no core twice
+        assert max(map(len, shares)) - min(map(len, shares)) <= 1
+
+
+def _worker_placement(_):
+    import time
+
+    time.sleep(1.5)  # keep this worker busy so that the other task goes to the other worker
+    return os.getpid(), sorted(os.sched_getaffinity(0)), os.environ["XLA_FLAGS"]
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
+def test_sweep_workers_run_on_disjoint_cores_with_one_device_per_core():
+    from rnnlab.sweep.executors import worker_pool
+
+    with worker_pool(2) as pool:
+        placed = list(pool.map(_worker_placement, range(2)))
+    (pid_a, cores_a, flags_a), (pid_b, cores_b, flags_b) = placed
+    assert pid_a != pid_b
+    assert not set(cores_a) & set(cores_b)
+    assert set(cores_a) | set(cores_b) == set(os.sched_getaffinity(0))
+    for cores, flags in ((cores_a, flags_a), (cores_b, flags_b)):
+        assert f"--xla_force_host_platform_device_count={len(cores)}" in flags

@@ -8,12 +8,12 @@ reported failed); results already yielded are never lost.
 from __future__ import annotations
 
 import multiprocessing as mp
+import queue
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from functools import partial
 from typing import Any, Iterator
 
-from .._host_devices import cpu_cores, use_host_devices
+from .._host_devices import core_shares, pin_to_cores, use_host_devices
 from .worker import train_group
 
 Payloads = dict[str, dict[str, Any]]
@@ -23,20 +23,40 @@ def _failed(payload: dict[str, Any], why: str) -> list[dict[str, Any]]:
     return [{"id": rid, "summary": {"status": "failed", "error": why}} for rid, _ in payload["runs"]]
 
 
+def start_worker(shares) -> None:
+    """Initialiser of a local worker process: take one share of the cores from the ``shares``
+    queue (``rnnlab._host_devices.core_shares``), run on those cores only, and make one JAX host
+    device per core. A worker that finds no share left keeps every core."""
+    try:
+        cores = shares.get(timeout=10)
+    except queue.Empty:
+        use_host_devices(replace=True)
+        return
+    pin_to_cores(cores)
+    use_host_devices(len(cores), replace=True)
+
+
+def worker_pool(n: int) -> ProcessPoolExecutor:
+    """``n`` spawned worker processes (JAX is not fork-safe), each on its own share of the cores."""
+    ctx = mp.get_context("spawn")
+    shares = ctx.Queue()
+    for cores in core_shares(n):
+        shares.put(cores)
+    return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=start_worker, initargs=(shares,))
+
+
 def run_local(payloads: Payloads, workers: int, retries: int = 2) -> Iterator[tuple[str, list[dict]]]:
     """Run groups in ``workers`` spawned processes (JAX is not fork-safe).
 
-    Each process gets an equal share of the cores as JAX host devices, over which its
-    ensemble's members are spread (``rnnlab.use_host_devices``): two groups on two cores run
-    on one core each, a single remaining group on both.
+    Each process runs on its own equal share of the cores (``worker_pool``), with one JAX host
+    device per core over which its ensemble's members are spread (``rnnlab.use_host_devices``):
+    two groups on two cores run on one core each, a single remaining group on both.
     """
     pending = dict(payloads)
     tries = {g: 0 for g in pending}
-    ctx = mp.get_context("spawn")
     while pending:
         n = max(1, min(workers, len(pending)))
-        share = partial(use_host_devices, max(1, cpu_cores() // n), replace=True)
-        with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=share) as pool:
+        with worker_pool(n) as pool:
             futures = {pool.submit(train_group, p): g for g, p in pending.items()}
             try:
                 while futures:
