@@ -90,9 +90,9 @@ def _worker_placement(_):
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
 def test_sweep_workers_run_on_disjoint_cores_with_one_device_per_core():
-    from rnnlab.sweep.executors import worker_pool
+    from rnnlab.sweep.executors import _worker_pool
 
-    with worker_pool(2) as pool:
+    with _worker_pool(2) as pool:
         placed = list(pool.map(_worker_placement, range(2)))
     (pid_a, cores_a, flags_a), (pid_b, cores_b, flags_b) = placed
     assert pid_a != pid_b

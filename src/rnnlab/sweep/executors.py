@@ -23,7 +23,7 @@ def _failed(payload: dict[str, Any], why: str) -> list[dict[str, Any]]:
     return [{"id": rid, "summary": {"status": "failed", "error": why}} for rid, _ in payload["runs"]]
 
 
-def start_worker(shares) -> None:
+def _start_worker(shares) -> None:
     """Initialiser of a local worker process: take one share of the cores from the ``shares``
     queue (``rnnlab._host_devices.core_shares``), run on those cores only, and make one JAX host
     device per core. A worker that finds no share left keeps every core."""
@@ -36,27 +36,27 @@ def start_worker(shares) -> None:
     use_host_devices(len(cores), replace=True)
 
 
-def worker_pool(n: int) -> ProcessPoolExecutor:
+def _worker_pool(n: int) -> ProcessPoolExecutor:
     """``n`` spawned worker processes (JAX is not fork-safe), each on its own share of the cores."""
     ctx = mp.get_context("spawn")
     shares = ctx.Queue()
     for cores in core_shares(n):
         shares.put(cores)
-    return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=start_worker, initargs=(shares,))
+    return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_start_worker, initargs=(shares,))
 
 
 def run_local(payloads: Payloads, workers: int, retries: int = 2) -> Iterator[tuple[str, list[dict]]]:
     """Run groups in ``workers`` spawned processes (JAX is not fork-safe).
 
-    Each process runs on its own equal share of the cores (``worker_pool``), with one JAX host
+    Each process runs on its own equal share of the cores (``_worker_pool``), with one JAX host
     device per core over which its ensemble's members are spread (``rnnlab.use_host_devices``):
-    two groups on two cores run on one core each, a single remaining group on both.
+    two groups on two cores run on one core each, a pool of one (a sweep of one group) on both.
     """
     pending = dict(payloads)
     tries = {g: 0 for g in pending}
     while pending:
         n = max(1, min(workers, len(pending)))
-        with worker_pool(n) as pool:
+        with _worker_pool(n) as pool:
             futures = {pool.submit(train_group, p): g for g, p in pending.items()}
             try:
                 while futures:

@@ -64,7 +64,7 @@ def analyse_groups(
     if workers <= 1 or len(jobs) == 1:
         results = map(_analyse_group, jobs)
         return [_report(g, on_group) for g in results]
-    # Not pinned to a share of the cores as training workers are (``executors.worker_pool``):
+    # Not pinned to a share of the cores as training workers are (``executors._worker_pool``):
     # analyses use every core they are given (BLAS, XLA), and the last group of a sweep often
     # runs alone; pinned, the 200-network study's analyses took 29.6 min instead of 21.8.
     ctx = mp.get_context("spawn")  # JAX is not fork-safe
