@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-
 import subprocess
 
 from ensemble import _child, _command, _result

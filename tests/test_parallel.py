@@ -119,16 +119,14 @@ def test_closed_form_jacobian_diagonals_equal_autodiff(name, kw):
     # states and drives (the LSTM's state is (h, c): its diagonal has two parts)
     m = _model(name, hidden=7, **kw)
     k1, k2 = jax.random.split(jax.random.PRNGKey(3))
-    s0 = m.initial_state()
-    flat, unravel = jax.flatten_util.ravel_pytree(s0)
-    s = unravel(jax.random.normal(k1, flat.shape))
+    flat0, unravel = jax.flatten_util.ravel_pytree(m.initial_state())
+    x = jax.random.normal(k1, flat0.shape)  # the state, flattened
     d = m.input_drive(jax.random.normal(k2, (I,)))
-    value, diag = m.update_diagonal(s, d)
+    value, diag = m.update_diagonal(unravel(x), d)
     f = lambda v: jax.flatten_util.ravel_pytree(m.update(unravel(v), d, None)[0])[0]  # noqa: E731
-    np.testing.assert_allclose(jax.flatten_util.ravel_pytree(value)[0], f(jax.flatten_util.ravel_pytree(s)[0]),
-                               rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(jax.flatten_util.ravel_pytree(diag)[0],
-                               jnp.diagonal(jax.jacfwd(f)(jax.flatten_util.ravel_pytree(s)[0])), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(jax.flatten_util.ravel_pytree(value)[0], f(x), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(jax.flatten_util.ravel_pytree(diag)[0], jnp.diagonal(jax.jacfwd(f)(x)),
+                               rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", ["gru", "lstm"])
