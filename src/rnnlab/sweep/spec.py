@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .._registry import format_validation_error
 from ..config import RunConfig, parse_config
 from ..errors import ConfigError
-from .analyses import ANALYSES
+from .analyses import ANALYSES, analysis_names
 from .group_analyses import GROUP_ANALYSES
 
 __all__ = ["SweepSpec", "SweepRun", "load_sweep", "swept_values", "numbers"]
@@ -49,7 +49,10 @@ class SweepSpec(BaseModel):
     grid: dict[str, list[Any]] = Field(default_factory=dict, description="dotted path -> values (product)")
     cases: list[dict[str, Any]] = Field(default_factory=list, description="override dicts (dotted paths)")
     seeds: int | list[int] = Field(1, description="number of seeds (0..n-1) or a list of seeds")
-    analyses: list[str] = Field(default_factory=list, description=f"per-network analyses: {', '.join(ANALYSES)}")
+    analyses: list[str | dict[str, Any]] = Field(
+        default_factory=list,
+        description=f"per-network analyses (a name, or {{name, params}}): {', '.join(ANALYSES)}",
+    )
     group_analyses: list[str] = Field(
         default_factory=list, description=f"analyses across the seeds of each grid point: {', '.join(GROUP_ANALYSES)}"
     )
@@ -100,7 +103,7 @@ def _digest(obj: Any) -> str:
 
 def expand(spec: SweepSpec, source: str = "sweep") -> list[SweepRun]:
     """All runs of the sweep, validated, in a stable order."""
-    for name in spec.analyses:
+    for name in analysis_names(spec.analyses):
         if name not in ANALYSES:
             raise ConfigError(f"{source}: analyses: unknown analysis '{name}'; valid: {', '.join(ANALYSES)}")
     for name in spec.group_analyses:

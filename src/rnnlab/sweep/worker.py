@@ -20,7 +20,7 @@ from ..config import parse_config
 from ..errors import NonFiniteLossError
 from ..store.run import run_summary
 from ..train import member, train
-from .analyses import ANALYSES
+from .analyses import NetworkContext, run_analyses
 
 
 def _serialise(model) -> bytes:
@@ -55,8 +55,8 @@ def train_group(payload: dict[str, Any]) -> list[dict[str, Any]]:
         status = "failed" if hist.status[0] == "failed" else "completed"
         summary = run_summary(cfg, hist, status)
         if status == "completed":
-            for name in payload.get("analyses", []):
-                summary.update(ANALYSES[name](model, task))
+            ctx = NetworkContext(history=hist, seed=cfg.seed)
+            summary.update(run_analyses(payload.get("analyses", []), model, task, ctx))
         summary = {k: (float(v) if isinstance(v, np.floating) else v) for k, v in summary.items()}
         out.append({"id": rid, "model": _serialise(model), "history": hist.to_dict(), "summary": summary})
     return out
