@@ -13,16 +13,18 @@ import os
 import shutil
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..store import catalog, runs_root
 from ..store.run import write_finished_run
 from ..train import History
+from ._progress import Bar as _Bar
+from .analysis_pass import analyse_runs, finished as _finished
 from .executors import run_local, run_ray
 from .groups import analyse_groups, group_rows, write_sweep_report
 from .spec import SweepRun, SweepSpec, load_sweep, numbers, swept_values
 
-__all__ = ["sweep_dir", "run_sweep", "sweep_status", "sweep_rows", "sweep_group_rows", "write_table"]
+__all__ = ["sweep_dir", "run_sweep", "run_spec", "sweep_status", "sweep_rows", "sweep_group_rows", "write_table"]
 
 
 def sweep_dir(spec: SweepSpec, root: str | Path | None = None) -> Path:
@@ -34,7 +36,7 @@ def _groups(runs: list[SweepRun], spec: SweepSpec) -> dict[str, dict[str, Any]]:
     for r in runs:
         by_group[r.group if spec.group_seeds else r.id].append(r)
     return {
-        g: {"runs": [(r.id, r.config.model_dump(mode="json")) for r in rs], "analyses": list(spec.analyses)}
+        g: {"runs": [(r.id, r.config.model_dump(mode="json")) for r in rs]}
         for g, rs in by_group.items()
     }
 
@@ -51,9 +53,32 @@ def run_sweep(
     spec, runs = load_sweep(path)
     d = sweep_dir(spec, root)
     d.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, d / "sweep.yaml")
+    if Path(path).resolve() != (d / "sweep.yaml").resolve():
+        shutil.copyfile(path, d / "sweep.yaml")
+    run_spec(spec, runs, d, ray=ray, workers=workers, progress=progress)
+    write_sweep_report(spec, runs, d, sweep_rows(path, root))
+    return sweep_status(path, root)
+
+
+def run_spec(
+    spec: SweepSpec,
+    runs: list[SweepRun],
+    d: Path,
+    *,
+    ray: str | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+    on_group: Callable[[str], None] | None = None,
+) -> None:
+    """Train every unfinished run of an expanded sweep into folder ``d``, then run the
+    per-network analyses that are missing or out of date, then the group analyses.
+
+    What a study and a sweep file share: nothing done is trained again, and an analysis is
+    recomputed only when its parameters (or the network) changed.
+    """
+    d.mkdir(parents=True, exist_ok=True)
     status = {r["id"]: r["status"] for r in catalog.query(d)}
-    todo = [r for r in runs if status.get(r.id) != "completed"]
+    todo = [r for r in runs if not _finished(status.get(r.id))]
     for r in todo:
         if r.id not in status:
             catalog.upsert(d, {"id": r.id, "task": r.config.task.name, "model": r.config.model.name,
@@ -62,20 +87,22 @@ def run_sweep(
         catalog.update(d, r.id, status="running")
     payloads = _groups(todo, spec)
     configs = {r.id: r.config for r in runs}
-    stream = run_ray(payloads, ray) if ray else run_local(payloads, workers or os.cpu_count() or 1)
-    with _Bar(progress, len(runs), len(runs) - len(todo)) as bar:
-        for _, results in stream:
-            for res in results:
-                if "model" in res:
-                    write_finished_run(d, res["id"], configs[res["id"]], res["model"],
-                                       History.from_dict(res["history"]), res["summary"])
-                else:
-                    catalog.update(d, res["id"], status="failed", metrics=res["summary"])
-                bar.advance()
-    analyse_groups(spec, runs, d, on_group=(lambda g: print(f"group analyses done: {g}", flush=True)) if progress else None,
-                   workers=1 if ray else (workers or os.cpu_count() or 1))
-    write_sweep_report(spec, runs, d, sweep_rows(path, root))
-    return sweep_status(path, root)
+    n_workers = workers or os.cpu_count() or 1
+    if payloads:
+        stream = run_ray(payloads, ray) if ray else run_local(payloads, n_workers)
+        with _Bar(progress, len(runs), len(runs) - len(todo), "train") as bar:
+            for _, results in stream:
+                for res in results:
+                    if "model" in res:
+                        write_finished_run(d, res["id"], configs[res["id"]], res["model"],
+                                           History.from_dict(res["history"]), res["summary"])
+                    else:
+                        catalog.update(d, res["id"], status="failed", metrics=res["summary"])
+                    bar.advance()
+    analyse_runs(spec.analyses, runs, d, workers=1 if ray else n_workers, progress=progress)
+    if on_group is None and progress:
+        on_group = lambda g: print(f"group analyses done: {g}", flush=True)  # noqa: E731
+    analyse_groups(spec, runs, d, on_group=on_group, workers=1 if ray else n_workers)
 
 
 def sweep_group_rows(path: str | Path, root: str | Path | None = None) -> list[dict[str, Any]]:
@@ -117,26 +144,3 @@ def write_table(rows: list[dict[str, Any]], path: Path) -> Path:
         w.writeheader()
         w.writerows(rows)
     return path
-
-
-class _Bar:
-    def __init__(self, enabled: bool, total: int, done: int):
-        self.enabled = enabled
-        if enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self.p = Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-            self.t = self.p.add_task("sweep", total=total, completed=done)
-
-    def __enter__(self):
-        if self.enabled:
-            self.p.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        if self.enabled:
-            self.p.__exit__(*exc)
-
-    def advance(self):
-        if self.enabled:
-            self.p.advance(self.t)

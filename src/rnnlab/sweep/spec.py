@@ -64,11 +64,13 @@ class SweepSpec(BaseModel):
 
 @dataclass(frozen=True)
 class SweepRun:
-    """One network of a sweep: its deterministic id, its config and its group."""
+    """One network of a sweep: its deterministic id, its config, its group and the index of
+    the case it came from (0 without cases)."""
 
     id: str
     group: str
     config: RunConfig
+    case: int = 0
 
 
 def swept_values(spec: SweepSpec, run: SweepRun) -> dict[str, Any]:
@@ -125,7 +127,7 @@ def expand(spec: SweepSpec, source: str = "sweep") -> list[SweepRun]:
             group = f"{spec.name}-{_digest(cfg)}"
             for seed in spec.seed_list():
                 run_cfg = parse_config({**cfg, "seed": seed}, where)
-                runs.append(SweepRun(f"{group}-s{seed}", group, run_cfg))
+                runs.append(SweepRun(f"{group}-s{seed}", group, run_cfg, ci))
     ids = [r.id for r in runs]
     if len(set(ids)) != len(ids):
         raise ConfigError(f"{source}: some grid points/cases give identical runs (duplicate configs)")

@@ -20,7 +20,6 @@ from ..config import parse_config
 from ..errors import NonFiniteLossError
 from ..store.run import run_summary
 from ..train import member, train
-from .analyses import NetworkContext, run_analyses
 
 
 def _serialise(model) -> bytes:
@@ -54,9 +53,6 @@ def train_group(payload: dict[str, Any]) -> list[dict[str, Any]]:
         model = member(result.model, e) if E > 1 else result.model
         status = "failed" if hist.status[0] == "failed" else "completed"
         summary = run_summary(cfg, hist, status)
-        if status == "completed":
-            ctx = NetworkContext(history=hist, seed=cfg.seed)
-            summary.update(run_analyses(payload.get("analyses", []), model, task, ctx))
         summary = {k: (float(v) if isinstance(v, np.floating) else v) for k, v in summary.items()}
         out.append({"id": rid, "model": _serialise(model), "history": hist.to_dict(), "summary": summary})
     return out
