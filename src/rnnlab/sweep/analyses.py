@@ -32,12 +32,15 @@ class NetworkContext:
             (``TrainResult.stage_models(member)``); empty without a curriculum.
         history: the member's one-member ``History`` (or None).
         seed: the run's seed (analyses derive their PRNG keys from it).
+        task_at: curriculum runs: ``task_at(N)`` is the task at level N laid out for the
+            trained model's heads (``rnnlab.train.curricula.stage_task``); None otherwise.
     """
 
     initial_model: RecurrentModel | None = None
     stage_models: dict[int, RecurrentModel] = field(default_factory=dict)
     history: Any = None
     seed: int = 0
+    task_at: Callable[[int], Task] | None = None
 
     def key(self, salt: int) -> jax.Array:
         return jax.random.fold_in(jax.random.PRNGKey(self.seed), salt)
@@ -74,10 +77,51 @@ def analysis_names(specs: list[Any]) -> list[str]:
     return [s if isinstance(s, str) else s["name"] for s in specs]
 
 
+def _curriculum(model: RecurrentModel, task: Task, ctx: NetworkContext) -> dict[str, Any]:
+    """Curriculum progress from the history: ``steps_to@N=n``, the training step at which the
+    network passed level n (Khajehabdollahi, Zeraati et al. 2024 compare curricula by the
+    training needed to reach each N), and ``max_n_passed``, the largest N passed (0 if none)."""
+    if ctx.history is None:
+        return {}
+    passed = _passed(ctx.history)
+    out: dict[str, Any] = {f"steps_to@N={n}": float(step) for n, step in sorted(passed.items())}
+    out["max_n_passed"] = float(max(passed, default=0))
+    return out
+
+
+def _passed(history: Any) -> dict[int, int]:
+    """``{N: step}`` at which member 0 passed N: reaching N + 1 means passing N; the last level is
+    passed when the member converged."""
+    reached = history.reached(0)
+    passed = {n - 1: step for n, step in reached.items() if n - 1 >= 1 and n - 1 in reached}
+    if history.status and history.status[0] == "converged" and reached:
+        passed[max(reached)] = int(history.stop_step[0] or 0)
+    return passed
+
+
+ANALYSES["curriculum"] = _curriculum
+
+
 def run_analyses(specs: list[Any], model: RecurrentModel, task: Task, ctx: NetworkContext) -> dict[str, Any]:
-    """Run each analysis spec on one network; the union of their scalar results."""
+    """Run each analysis spec on one network; the union of their scalar results.
+
+    Every analysis takes the parameter ``at``: ``"final"`` (default) analyses the trained model;
+    ``"stages"`` every curriculum stage model (``ctx.stage_models``) on the task at its level,
+    with each result key suffixed ``@N=<n>``; an integer n only the model that passed N = n
+    (keys suffixed likewise; nothing if the network never passed n).
+    """
     out: dict[str, Any] = {}
     for s in specs:
         name, params = (s, {}) if isinstance(s, str) else (s["name"], dict(s.get("params") or {}))
-        out.update(ANALYSES[name](model, task, ctx, **params))
+        at = params.pop("at", "final")
+        fn = ANALYSES[name]
+        if at == "final":
+            out.update(fn(model, task, ctx, **params))
+            continue
+        ns = sorted(ctx.stage_models) if at == "stages" else [int(at)]
+        for n in ns:
+            if n not in ctx.stage_models or ctx.task_at is None:
+                continue
+            res = fn(ctx.stage_models[n], ctx.task_at(n), ctx, **params)
+            out.update({f"{k}@N={n}": v for k, v in res.items()})
     return out

@@ -63,20 +63,30 @@ def _read_cache(run_dir: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _context(run: Run, seed: int) -> NetworkContext:
-    """The run read back from its directory as an analysis sees it."""
+def _context(run: Run, seed: int) -> tuple[NetworkContext, Any]:
+    """The run read back from its directory as an analysis sees it, and the task of its final
+    model (for a curriculum: the task at the last level reached, laid out for the model's heads)."""
+    from ..train.curricula import stage_task
+
+    cfg = run.config()
+    task, cur = cfg.build_task(), cfg.train.curriculum
+    history = run.history()
     initial = run.load_initial_model() if (run.dir / "initial_model.eqx").is_file() else None
     stages = run.stage_models() if (run.dir / "stages").is_dir() else {}
-    return NetworkContext(initial_model=initial, stage_models=stages, history=run.history(), seed=seed)
+    task_at = (lambda n: stage_task(task, cur, n)) if cur else None
+    ctx = NetworkContext(initial_model=initial, stage_models=stages, history=history, seed=seed, task_at=task_at)
+    if cur:
+        level = int(history.level[-1][0]) if history.level else cur.start
+        return ctx, stage_task(task, cur, level)
+    return ctx, task
 
 
 def _analyse_one(job: tuple[str, str, int, list[Any]]) -> dict[str, Any]:
     """Worker: run the ``specs`` on one run; ``{spec_index: results}`` (errors recorded)."""
     d, run_id, seed, specs = job
     run = Run(Path(d), run_id)
-    task = run.config().build_task()
     model = run.load_model()
-    ctx = _context(run, seed)
+    ctx, task = _context(run, seed)
     out: dict[str, Any] = {}
     for i, spec in enumerate(specs):
         name = spec if isinstance(spec, str) else spec["name"]
