@@ -10,7 +10,9 @@ from scipy.stats import ortho_group
 import rnnlab
 from analysis_fixtures import random_model
 from rnnlab.analysis import (
+    TIMESCALE_FLAGS,
     NetworkTimescales,
+    auto_fit_lag,
     autocorrelation,
     fit_timescale,
     network_timescales,
@@ -104,3 +106,71 @@ def test_timescales_save_load_and_plot(tmp_path):
     fit = fit_timescale(res.ac[0])
     fig = fit.plot()
     assert fig.axes
+
+
+# ---- flags and the data-driven fit range ------------------------------------------------------
+def test_slow_ar1_is_flagged_at_the_paper_bound_and_recovered_with_auto_fit_range():
+    # 16 independent AR(1) units, τ = 150 steps, 10 trials × 20 000 steps each: each unit is one
+    # replicate of the estimator, so their spread measures its sampling error.
+    tau = 150.0
+    x = _ar1(tau, 1.0, (10, 20_000, 16), seed=7)
+    paper = timescales_from_activity(x, fit_lag=30, tau_max=100.0)
+    # over 30 lags the AC only falls to e^{-0.2}: every fit runs into τ ≤ 100 and says so
+    assert np.all(paper.tau_net >= 99.0)
+    assert np.all(paper.flags & TIMESCALE_FLAGS["at_bound"])
+    assert paper.pop_flag & TIMESCALE_FLAGS["at_bound"] and paper.pop_flag & TIMESCALE_FLAGS["no_decay"]
+    assert paper.summary()["frac_flagged"] == 1.0 and not paper.summary()["reliable"]
+
+    auto = timescales_from_activity(x, fit_lag="auto", tau_max=1000.0)
+    assert auto.ac.shape[1] == 2001  # max_lag defaults to n_steps // 10 with "auto"
+    # the window ends where the AC falls below e^{-2}: about 2τ = 300 lags for every unit
+    assert np.all(np.abs(auto.fit_lags / (2 * tau) - 1) < 0.35), auto.fit_lags
+    assert np.all(auto.flags == 0) and auto.pop_flag == 0 and auto.summary()["reliable"]
+    est = auto.tau_net
+    spread = 1.4826 * np.median(np.abs(est - np.median(est)))  # robust SD of one estimate
+    # the estimator's own spread is at least the AR(1) Cramér–Rao bound τ√(2τ/(n·trials))
+    assert spread >= tau * np.sqrt(2 * tau / 200_000)
+    se_median = 1.2533 * spread / np.sqrt(len(est))
+    assert abs(np.median(est) - tau) < 4 * se_median, (np.median(est), se_median)
+    assert np.mean(np.abs(est - tau) < 3 * spread) >= 0.75, est
+
+
+def test_auto_fit_lag_rule():
+    t = np.arange(200.0)
+    assert auto_fit_lag(np.exp(-t / 20.0)) == 41  # first lag with e^{-k/20} < e^{-2}
+    assert auto_fit_lag(np.exp(-t / 2.0)) == 10  # clamped up to 10
+    assert auto_fit_lag(np.exp(-t / 500.0)) == 199  # never decays: the whole AC
+    assert auto_fit_lag(np.exp(-t / 500.0), max_lag=120) == 120
+    fit = fit_timescale(np.exp(-t / 20.0), fit_lag="auto", tau_max=1000.0)
+    assert fit.fit_lag == 41 and np.isclose(fit.tau, 20.0, rtol=1e-4) and not fit.at_bound
+    capped = fit_timescale(np.exp(-t / 20.0), fit_lag="auto", tau_max=15.0)
+    assert capped.at_bound and capped.tau == pytest.approx(15.0, rel=0.01)
+    with pytest.raises(ValueError, match="fit_lag"):
+        fit_timescale(np.exp(-t / 20.0), fit_lag="long")
+
+
+def test_unit_faster_than_its_own_leak_is_flagged():
+    # activity with τ_net = 2 (AR(1)); unit 0 claims τ = 10 (leak alone: −1/ln(0.9) = 9.5 steps),
+    # unit 1 claims τ = 2 (leak alone −1/ln(0.5) = 1.44 ≤ τ_net): only unit 0 is flagged
+    x = _ar1(2.0, 1.0, (4, 20_000, 2), seed=3)
+    res = timescales_from_activity(x, fit_lag=30, tau_single=[10.0, 2.0])
+    assert np.allclose(res.tau_net, 2.0, rtol=0.1)
+    assert res.flags[0] == TIMESCALE_FLAGS["faster_than_leak"] and res.flags[1] == 0
+    assert res.summary()["n_faster_than_leak"] == 1 and res.summary()["frac_flagged"] == 0.5
+    assert not res.summary()["reliable"]
+    # units without a τ of their own are never flagged for it
+    assert np.all(timescales_from_activity(x, fit_lag=30).flags == 0)
+
+
+def test_uncoupled_leaky_unit_sits_at_its_leak_timescale_unflagged():
+    # the leak timescale −dt/ln(1 − dt/τ), not τ itself, is what an uncoupled unit shows
+    x = _ar1(-1.0 / np.log(1 - 1 / 5.0), 1.0, (4, 20_000, 4), seed=5)
+    res = timescales_from_activity(x, fit_lag=30, tau_single=np.full(4, 5.0))
+    assert np.all(res.flags == 0) and res.summary()["reliable"]
+
+
+def test_failed_fit_is_flagged():
+    x = _ar1(3.0, 1.0, (2, 2000, 2), seed=0)
+    x[..., 1] = 1.0  # a constant unit: AC undefined, no fit
+    res = timescales_from_activity(x, fit_lag=30)
+    assert np.isnan(res.tau_net[1]) and res.flags[1] == TIMESCALE_FLAGS["failed"] and res.flags[0] == 0

@@ -49,8 +49,11 @@ from .rich_lazy import (
     weight_change,
 )
 from .timescales import (
+    RELIABLE_MAX_FLAGGED,
+    TIMESCALE_FLAGS,
     NetworkTimescales,
     TimescaleFit,
+    auto_fit_lag,
     autocorrelation,
     fit_timescale,
     network_timescales,
@@ -61,8 +64,8 @@ from .timescales import (
 __all__ = [
     "state_trajectories",
     # timescales
-    "TimescaleFit", "NetworkTimescales", "single_neuron_taus", "autocorrelation", "fit_timescale",
-    "timescales_from_activity", "network_timescales",
+    "TimescaleFit", "NetworkTimescales", "TIMESCALE_FLAGS", "RELIABLE_MAX_FLAGGED", "single_neuron_taus",
+    "autocorrelation", "auto_fit_lag", "fit_timescale", "timescales_from_activity", "network_timescales",
     # fixed points
     "FixedPoints", "find_fixed_points",
     # geometry

@@ -76,9 +76,18 @@ class FixedPoints(Result):
     def n_unstable(self) -> int:
         return int(np.sum(~self.stable))
 
+    @property
+    def unstable_directions(self) -> np.ndarray:
+        """``[K]`` number of unstable eigen-directions of each point under ``time``: eigenvalues
+        of ``J = ∂F/∂h`` with ``|λ| > 1`` (discrete) or ``Re λ > 1`` (continuous). A saddle
+        between two attractors (Sussillo & Barak 2013) has exactly one."""
+        ev = self.eigenvalues
+        return np.sum(np.abs(ev) > 1.0 if self.time == "discrete" else ev.real > 1.0, axis=1).astype(np.int64)
+
     def summary(self) -> dict[str, Any]:
         s = super().summary()
         s.update(n_points=len(self.points), n_stable=self.n_stable, n_unstable=self.n_unstable,
+                 n_one_unstable=int(np.sum(self.unstable_directions == 1)),
                  max_q=float(self.q.max()) if len(self.q) else None)
         return s
 
