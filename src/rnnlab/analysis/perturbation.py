@@ -262,7 +262,8 @@ def _perturb(model: Any, eps: jax.Array, key: jax.Array, name: str, kind: str) -
         tau, dt = model.taus(), model.cfg.dt
         d = jax.random.normal(key, tau.shape, tau.dtype)
         new = jnp.maximum(_displace(tau, d, eps, kind, tau), dt * (1 + 1e-3))
-        return eqx.tree_at(lambda m: m.tau_raw, model, _inverse_softplus(new - dt))
+        raw = model.tau_raw_for(new) if hasattr(model, "tau_raw_for") else _inverse_softplus(new - dt)
+        return eqx.tree_at(lambda m: m.tau_raw, model, raw)
     W = getattr(model, name)
     d = jax.random.normal(key, W.shape, W.dtype)
     mask = getattr(model, "mask", None) if name == "W" else None

@@ -10,12 +10,35 @@ nonlinearity is applied after the leak::
     h_t = φ((1 − α) ⊙ h_{t−1} + α ⊙ (W h_{t−1} + U x_t + b) + √(2α) σ ξ_t)
 
 Readout ``y_t = W_out h_t + b_out``. ``τ`` is per neuron, initialised as ``tau + U(0, tau_spread)``
-(the paper uses 1 + U(0, 1) with dt = 1) and kept ``≥ dt`` by the parameterisation
-``τ = dt + softplus(τ̃)``; with ``train_tau=False`` it is held fixed. ``self_connections=False``
-zeroes the diagonal of ``W`` in every step (the paper's networks have no self-connections,
-so τ is each neuron's only self-memory). With τ = dt (α = 1) the model is a vanilla
-discrete-time RNN. ``W`` is initialised ``N(0, gain²/N)`` (``init``: see ``models.init``), ``U``
-as ``N(0, 1/I)``.
+(the paper uses 1 + U(0, 1) with dt = 1); with ``train_tau=False`` it is held fixed. It is kept
+``≥ dt`` by one of two parameterisations (``tau_param``):
+
+* ``"softplus"`` (default): ``τ = dt + softplus(τ̃)``, the stored parameter ``τ̃`` unbounded.
+  Then ``∂L/∂τ̃ = σ(τ̃) ∂L/∂τ``: gradient steps on ``τ̃`` move τ by ``σ(τ̃)²`` times what a
+  step on τ itself would (to first order), so slowly for τ near dt.
+* ``"direct"`` (the timescales paper's code: ``torch.clamp(τ, min=1)`` at use, dt = 1, no
+  reparameterisation): the stored parameter is τ itself, used as ``max(τ, dt)``; ``∂L/∂τ`` is
+  the plain derivative where ``τ ≥ dt`` and exactly 0 where ``τ < dt`` (as in PyTorch's
+  clamp, the gradient passes at ``τ = dt``). Plain SGD on it then moves τ as in the paper.
+
+``self_connections=False`` zeroes the diagonal of ``W`` in every step (the paper's networks have
+no self-connections, so τ is each neuron's only self-memory). With τ = dt (α = 1) the model is
+a vanilla discrete-time RNN. ``W`` is initialised ``N(0, gain²/N)`` (``init``: see
+``models.init``; ``"aligned_rank"`` is built here from ``U`` and ``W_out``), ``U`` as
+``N(0, 1/I)``.
+
+Initial state (``initial_state``): ``"zeros"`` (default) or ``"uniform"``, ``h0_i = h0_scale ·
+U(0, 1)`` per unit (the timescales paper: ``0.1 · torch.rand``). The paper redraws h0 at every
+forward pass (a fresh draw per batch and trial) and does not train it. Here it is drawn once,
+from the init key, and stored as a fixed buffer ``h0`` used through ``stop_gradient`` (so it
+gets a zero gradient), and every trial starts from the same h0: ``initial_state()`` takes no
+randomness. The paper's h0 thus adds trial-to-trial variability (std ``0.1/√12 ≈ 0.029`` per
+unit) that this version lacks. Like every frozen float leaf (τ with ``train_tau=False``), the
+buffer is still shrunk by AdamW's decoupled weight decay, by a factor ``1 − lr·wd`` per step
+(``1 − 10⁻⁷`` at the defaults); Adam and SGD leave it exactly unchanged.
+
+``bias=False`` (Liu et al. 2024, ICLR: bias-free CTRNN and readout): no recurrent bias ``b``
+(kept as zeros and unused, so it gets no gradient) and a readout without ``b_out``.
 
 Connectivity constraints (the effective matrix is what ``recurrent_weights()`` returns and
 what every step uses)::
@@ -68,7 +91,15 @@ class _LeakyConfig(ModelConfig):
     tau: float = Field(1.0, gt=0, description="initial time constant (same units as dt; must be ≥ dt)")
     tau_spread: float = Field(0.0, ge=0, description="τ initialised as tau + U(0, tau_spread)")
     train_tau: bool = Field(True, description="train τ (else held fixed)")
+    tau_param: Literal["softplus", "direct"] = Field(
+        "softplus", description="τ = dt + softplus(τ̃), or 'direct': τ stored as is, used as max(τ, dt) (timescales paper)"
+    )
     noise: float = Field(0.0, ge=0, description="std σ of private recurrent noise")
+    initial_state: Literal["zeros", "uniform"] = Field(
+        "zeros", description="h0 = 0, or 'uniform': h0_scale·U(0,1) per unit, drawn once at init (timescales paper)"
+    )
+    h0_scale: float = Field(0.1, ge=0, description="scale of the 'uniform' initial state")
+    bias: bool = Field(True, description="recurrent bias b and readout bias (False: neither, as in Liu et al. 2024)")
 
     @field_validator("tau")
     @classmethod
@@ -82,12 +113,14 @@ class _LeakyConfig(ModelConfig):
 class LeakyRNNConfig(_LeakyConfig):
     name: ClassVar[str] = "leaky_rnn"
     description: ClassVar[str] = "leaky rate RNN with trainable per-neuron time constants τ ≥ dt"
-    paper: ClassVar[str] = "Song, Yang & Wang 2016; Khajehabdollahi, Zeraati et al. 2024"
+    paper: ClassVar[str] = "Song, Yang & Wang 2016; Khajehabdollahi, Zeraati et al. 2024; Liu et al. 2024"
 
     self_connections: bool = Field(True, description="keep the diagonal of W")
     gain: float = Field(1.0, ge=0, description="W initialised N(0, gain²/N)")
-    init: Literal["gaussian", "orthogonal", "identity", "rank"] = Field("gaussian", description="W initialisation")
-    init_rank: int | None = Field(None, gt=0, description="rank r of the 'rank' init (≤ hidden_size)")
+    init: Literal["gaussian", "orthogonal", "identity", "rank", "aligned_rank"] = Field(
+        "gaussian", description="W initialisation ('aligned_rank': low rank along the input and readout weights)"
+    )
+    init_rank: int | None = Field(None, gt=0, description="rank r of the 'rank' and 'aligned_rank' inits (≤ hidden_size)")
     init_noise: float = Field(0.01, ge=0, description="noise std (×1/√N) of the 'identity' init")
     dale: bool = Field(False, description="Dale's law: fixed E/I sign per presynaptic unit")
     excitatory_fraction: float = Field(0.8, gt=0, le=1, description="fraction of excitatory units (Dale)")
@@ -98,8 +131,8 @@ class LeakyRNNConfig(_LeakyConfig):
     @model_validator(mode="after")
     def _check(self):
         n = self.hidden_size
-        if self.init == "rank" and self.init_rank is None:
-            raise ValueError("init_rank: required with init='rank'")
+        if self.init in ("rank", "aligned_rank") and self.init_rank is None:
+            raise ValueError(f"init_rank: required with init='{self.init}'")
         if self.init_rank is not None and self.init_rank > n:
             raise ValueError(f"init_rank: must be <= hidden_size = {n} (got {self.init_rank})")
         if self.dale and self.n_excitatory < 1:
@@ -127,14 +160,22 @@ class _LeakyDynamics(RecurrentModel):
         return self.cfg.noise > 0
 
     def taus(self):
-        raw = self.tau_raw if self.cfg.train_tau else jax.lax.stop_gradient(self.tau_raw)
-        return self.cfg.dt + jax.nn.softplus(raw)
+        """``dt + softplus(τ̃)``, or with ``tau_param="direct"`` ``max(τ, dt)`` (gradient 0 below dt)."""
+        cfg = self.cfg
+        raw = self.tau_raw if cfg.train_tau else jax.lax.stop_gradient(self.tau_raw)
+        if cfg.tau_param == "direct":
+            return jnp.where(raw >= cfg.dt, raw, cfg.dt)
+        return cfg.dt + jax.nn.softplus(raw)
+
+    def tau_raw_for(self, tau):
+        """The stored parameter ``tau_raw`` that gives time constants ``tau`` (all ``> dt``)."""
+        return _tau_raw_of(self.cfg, tau)
 
     def initial_state(self):
-        return jnp.zeros(self.cfg.hidden_size)
+        return jnp.zeros(self.cfg.hidden_size) if self.h0 is None else jax.lax.stop_gradient(self.h0)
 
     def input_drive(self, x):
-        return self.U @ x + self.b
+        return self.U @ x + self.b if self.cfg.bias else self.U @ x
 
     def _recurrent(self, h):
         return self.recurrent_weights() @ h
@@ -175,9 +216,25 @@ class _LeakyDynamics(RecurrentModel):
 
 
 def _tau_raw(cfg: _LeakyConfig, key, n: int):
-    tau0 = cfg.tau + cfg.tau_spread * jax.random.uniform(key, (n,))
-    # τ = dt + softplus(τ̃); τ0 = dt exactly would need τ̃ = −∞, so start 1e-3·dt above it.
-    return _inverse_softplus(jnp.maximum(tau0 - cfg.dt, 1e-3 * cfg.dt))
+    return _tau_raw_of(cfg, cfg.tau + cfg.tau_spread * jax.random.uniform(key, (n,)))
+
+
+def _tau_raw_of(cfg: _LeakyConfig, tau):
+    if cfg.tau_param == "direct":
+        return jnp.asarray(tau, jnp.float32)
+    # τ = dt + softplus(τ̃); τ = dt exactly would need τ̃ = −∞, so start 1e-3·dt above it.
+    return _inverse_softplus(jnp.maximum(tau - cfg.dt, 1e-3 * cfg.dt))
+
+
+def _h0(cfg: _LeakyConfig, key, n: int):
+    """The fixed initial state ``h0_scale · U(0, 1)`` per unit, or ``None`` for zeros."""
+    if cfg.initial_state == "zeros":
+        return None
+    return cfg.h0_scale * jax.random.uniform(jax.random.fold_in(key, 6), (n,))
+
+
+def _readout(cfg: _LeakyConfig, n: int, output_size: int, key) -> eqx.nn.Linear:
+    return eqx.nn.Linear(n, output_size, use_bias=cfg.bias, key=key)
 
 
 class LeakyRNN(_LeakyDynamics):
@@ -186,22 +243,27 @@ class LeakyRNN(_LeakyDynamics):
     b: jax.Array
     tau_raw: jax.Array
     mask: jax.Array | None
+    h0: jax.Array | None
 
     def __init__(self, cfg: LeakyRNNConfig, input_size: int, output_size: int, key):
         n = cfg.hidden_size
         kw, ku, kt, kr = jax.random.split(key, 4)
         self.cfg = cfg
-        W = _init.recurrent(cfg.init, kw, n, cfg.gain, cfg.init_rank, cfg.init_noise)
+        self.U = jax.random.normal(ku, (n, input_size)) / jnp.sqrt(max(input_size, 1))
+        self.readout_layer = _readout(cfg, n, output_size, kr)
+        if cfg.init == "aligned_rank":
+            W = _init.aligned_rank(kw, n, cfg.init_rank, self.U, self.readout_layer.weight.T, cfg.gain)
+        else:
+            W = _init.recurrent(cfg.init, kw, n, cfg.gain, cfg.init_rank, cfg.init_noise)
         self.mask = _mask(cfg, jax.random.fold_in(key, 5))
         if cfg.density < 1:
             W = W / jnp.sqrt(cfg.density)
         if cfg.dale:
             W = _dale_balance(jnp.abs(W), n, cfg.n_excitatory)
         self.W = W
-        self.U = jax.random.normal(ku, (n, input_size)) / jnp.sqrt(max(input_size, 1))
         self.b = jnp.zeros(n)
         self.tau_raw = _tau_raw(cfg, kt, n)
-        self.readout_layer = eqx.nn.Linear(n, output_size, key=kr)
+        self.h0 = _h0(cfg, key, n)
 
     def signs(self) -> jax.Array:
         """Presynaptic signs D (+1 E, −1 I); all +1 without Dale's law."""

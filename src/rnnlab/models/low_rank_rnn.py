@@ -13,19 +13,19 @@ so ``rank J ≤ r`` at every step of training. The dynamics are LeakyRNN's (same
 dynamics under ``h = φ(x)``-type changes of variable, and the low-rank structure, with the
 activity confined near span(m) plus the input directions, is the same.) ``m`` and ``n`` are
 initialised i.i.d. ``N(0, 1)`` (O(1) entries as in the paper, so the overlaps ``nᵀm/N`` are
-O(1/√N)); ``U ~ N(0, 1/I)``. ``recurrent_weights()`` returns ``J``.
+O(1/√N)); ``U ~ N(0, 1/I)``. ``recurrent_weights()`` returns ``J``. The shared leaky options
+(``tau_param``, ``initial_state``, ``bias``) act as in ``leaky_rnn``.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 from pydantic import Field, model_validator
 
-from .leaky_rnn import _LeakyConfig, _LeakyDynamics, _tau_raw
+from .leaky_rnn import _h0, _LeakyConfig, _LeakyDynamics, _readout, _tau_raw
 
 
 class LowRankRNNConfig(_LeakyConfig):
@@ -52,6 +52,7 @@ class LowRankRNN(_LeakyDynamics):
     U: jax.Array
     b: jax.Array
     tau_raw: jax.Array
+    h0: jax.Array | None
 
     def __init__(self, cfg: LowRankRNNConfig, input_size: int, output_size: int, key):
         N, r = cfg.hidden_size, cfg.rank
@@ -62,7 +63,8 @@ class LowRankRNN(_LeakyDynamics):
         self.U = jax.random.normal(ku, (N, input_size)) / jnp.sqrt(max(input_size, 1))
         self.b = jnp.zeros(N)
         self.tau_raw = _tau_raw(cfg, kt, N)
-        self.readout_layer = eqx.nn.Linear(N, output_size, key=kr)
+        self.readout_layer = _readout(cfg, N, output_size, kr)
+        self.h0 = _h0(cfg, key, N)
 
     def recurrent_weights(self):
         """``J = m nᵀ / N``."""
