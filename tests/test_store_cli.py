@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from rnnlab.cli import app
 from rnnlab.config import load_config
 from rnnlab.errors import CheckpointError, ConfigError, NonFiniteLossError
-from rnnlab.store import create_run, execute, open_run, query, train_run
+from rnnlab.store import create_run, execute, open_run, query, run_status, train_run
 
 CFG = {
     "task": {"name": "flipflop", "params": {"n_bits": 2, "n_steps": 30, "p": 0.1}},
@@ -37,7 +37,7 @@ def test_run_directory_catalog_and_report(tmp_path):
     page = run.page.read_text()
     assert all(f"figures/{n}" in page for n in ("loss.png", "trials.png", "taus.png"))
     rows = query(tmp_path, task="flipflop")
-    assert [r["id"] for r in rows] == [run.id] and rows[0]["status"] == "completed"
+    assert [r["id"] for r in rows] == [run.id] and rows[0]["status"] == "budget"  # no threshold: budget
     assert rows[0]["params"]["model"]["params"]["hidden_size"] == 16
     assert rows[0]["metrics"]["final_mse"] == pytest.approx(float(res.history.final("metric")[0]))
     assert query(tmp_path, task="nparity") == []
@@ -61,7 +61,7 @@ def test_interrupted_run_resumes_to_same_weights(tmp_path):
     assert not (run.dir / "model.eqx").exists()
     result = CliRunner().invoke(app, ["train", "--resume", run.id, "--out", str(tmp_path / "b"), "--no-progress"])
     assert result.exit_code == 0, result.output
-    assert query(tmp_path / "b")[0]["status"] == "completed"
+    assert query(tmp_path / "b")[0]["status"] == "budget"
     for a, b in zip(_weights(full), _weights(run)):
         np.testing.assert_array_equal(a, b)
 
@@ -121,7 +121,7 @@ def test_cli_train_list_show_and_tables(tmp_path):
     r = runner.invoke(app, ["runs", "list", "--task", "nparity", "--out", str(tmp_path)])
     assert run_id[:8] not in r.output
     r = runner.invoke(app, ["runs", "show", run_id, "--out", str(tmp_path)])
-    assert r.exit_code == 0 and '"status": "completed"' in r.output
+    assert r.exit_code == 0 and '"status": "budget"' in r.output
     for group, names in (("tasks", ["flipflop", "nparity", "ndms"]), ("models", ["leaky_rnn", "gru", "lstm"])):
         r = runner.invoke(app, [group])
         assert r.exit_code == 0 and all(n in r.output for n in names)
@@ -154,4 +154,4 @@ def test_demo_page_gathers_both_runs(tmp_path, monkeypatch):
     assert len(runs) == 2 and html.count("<img") == 6
     for run in runs:
         assert run.id in html
-        assert json.loads((run.dir / "summary.json").read_text())["status"] == "completed"
+        assert json.loads((run.dir / "summary.json").read_text())["status"] == run_status(run.history())

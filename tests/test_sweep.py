@@ -15,8 +15,9 @@ import pytest
 import yaml
 
 from rnnlab.errors import ConfigError
-from rnnlab.store import catalog
+from rnnlab.store import catalog, is_finished
 from rnnlab.sweep import load_sweep, run_sweep, sweep_dir, sweep_rows, sweep_status
+from rnnlab.sweep.runner import n_finished
 
 SPEC = {
     "name": "tiny",
@@ -58,7 +59,8 @@ def test_sweep_expansion_and_validation(tmp_path):
 def test_local_sweep_groups_seeds_resumes_and_never_duplicates(tmp_path):
     path = _write(tmp_path)
     counts = run_sweep(path, tmp_path / "runs", workers=2, progress=False)
-    assert counts["completed"] == 4 and counts["failed"] == counts["remaining"] == 0
+    # no threshold: every run ends on its step budget
+    assert counts["budget"] == 4 and counts["converged"] == counts["failed"] == counts["remaining"] == 0
     d = sweep_dir(load_sweep(path)[0], tmp_path / "runs")
     rows = sweep_rows(path, tmp_path / "runs")
     assert all(np.isfinite(r["final_mse"]) and r["w_frobenius"] > 0 for r in rows)
@@ -74,7 +76,7 @@ def test_local_sweep_groups_seeds_resumes_and_never_duplicates(tmp_path):
     a, b = _metrics(rows), _metrics(sweep_rows(ungrouped, tmp_path / "runs2"))
     assert a.keys() == b.keys()
     for k in a:
-        assert a[k][0] == b[k][0] == "completed"
+        assert a[k][0] == b[k][0] == "budget"
         np.testing.assert_allclose(a[k][1:], b[k][1:], rtol=1e-3)
 
 
@@ -95,13 +97,13 @@ def _cli(path, root, *extra):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def _wait_completed(path, root, n, proc, timeout=300):
+def _wait_finished(path, root, n, proc, timeout=300):
     t0 = time.time()
     while time.time() - t0 < timeout:
         if proc.poll() is not None:
             return
         try:
-            if sweep_status(path, root)["completed"] >= n:
+            if n_finished(sweep_status(path, root)) >= n:
                 return
         except Exception:
             pass
@@ -114,25 +116,25 @@ def test_killed_worker_and_killed_driver_lose_nothing(tmp_path):
     path, root = _write(tmp_path, spec), tmp_path / "runs"
     # 1. kill the worker process after the first result: the driver retries and finishes
     proc = _cli(path, root, "--workers", "1")
-    _wait_completed(path, root, 1, proc)
+    _wait_finished(path, root, 1, proc)
     for child in _children(proc.pid):
         os.kill(child, signal.SIGKILL)
     out = proc.communicate(timeout=400)[0].decode()
     assert proc.returncode == 0, out
-    assert sweep_status(path, root)["completed"] == 3
+    assert n_finished(sweep_status(path, root)) == 3
     # 2. kill the driver (and its workers) mid-sweep, then re-run
     spec2 = {**spec, "name": "tiny2"}
     path2 = _write(tmp_path, spec2, "s2.yaml")
     proc = _cli(path2, root, "--workers", "1")
-    _wait_completed(path2, root, 1, proc)
+    _wait_finished(path2, root, 1, proc)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     d = sweep_dir(load_sweep(path2)[0], root)
-    done_before = {r["id"] for r in catalog.query(d) if r["status"] == "completed"}
+    done_before = {r["id"] for r in catalog.query(d) if is_finished(r["status"])}
     mtimes = {rid: (d / rid / "model.eqx").stat().st_mtime_ns for rid in done_before}
     assert 1 <= len(done_before) < 3
     run_sweep(path2, root, workers=1, progress=False)
-    assert sweep_status(path2, root)["completed"] == 3 and len(catalog.query(d)) == 3
+    assert n_finished(sweep_status(path2, root)) == 3 and len(catalog.query(d)) == 3
     assert {rid: (d / rid / "model.eqx").stat().st_mtime_ns for rid in done_before} == mtimes
 
 
@@ -161,7 +163,7 @@ def test_ray_cluster_gives_the_same_catalog(tmp_path):
     finally:
         subprocess.run([str(ray_bin), "stop", "--force"], env=env, capture_output=True, timeout=120)
         shutil.rmtree(ray_tmp, ignore_errors=True)
-    assert counts["completed"] == 4
+    assert counts["budget"] == 4
     run_sweep(path, tmp_path / "local_runs", workers=2, progress=False)
     a = _metrics(sweep_rows(path, tmp_path / "ray_runs"))
     b = _metrics(sweep_rows(path, tmp_path / "local_runs"))

@@ -15,6 +15,7 @@ enable_compilation_cache()
 from . import models, tasks  # noqa: E402
 from ._host_devices import use_host_devices
 from .errors import CheckpointError, ConfigError, NonFiniteLossError, RnnlabError
+from .evaluate import Evaluation, evaluate
 from .models import ModelConfig, RecurrentModel, run, run_trial
 from .tasks import Batch, Task
 from .train import CurriculumConfig, History, TrainConfig, TrainResult, train
@@ -27,4 +28,5 @@ __all__ = [
     "ModelConfig", "RecurrentModel", "run", "run_trial",
     "Batch", "Task",
     "CurriculumConfig", "History", "TrainConfig", "TrainResult", "train",
+    "Evaluation", "evaluate",
 ]

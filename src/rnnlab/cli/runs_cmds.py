@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..store import open_run, query, runs_root
+from ..store import STATUSES, open_run, query, runs_root
 
 app = typer.Typer(help="List and inspect runs.", no_args_is_help=True)
 
@@ -22,22 +22,30 @@ def _metric(metrics: dict) -> str:
     return ""
 
 
+def _n_reached(metrics: dict) -> str:
+    """Curriculum: the N each member reached ("" without a curriculum)."""
+    ns = metrics.get("max_n_reached")
+    return ",".join(str(n) for n in ns) if ns else ""
+
+
 @app.command("list")
 def list_runs(
     task: Optional[str] = typer.Option(None, help="only runs of this task"),
     model: Optional[str] = typer.Option(None, help="only runs of this model"),
-    status: Optional[str] = typer.Option(None, help="created | running | completed | failed | interrupted"),
+    status: Optional[str] = typer.Option(None, help=" | ".join(STATUSES)),
     out: Optional[Path] = typer.Option(None, help="runs folder"),
 ) -> None:
-    """Runs in the catalog, newest first."""
+    """Runs in the catalog, newest first. Status: converged (threshold or last curriculum level
+    reached), budget (step budget spent without), failed, interrupted, created or running."""
     rows = query(runs_root(out), task=task, model=model, status=status)
     table = Table(title=f"runs in {runs_root(out)}")
     table.add_column("id", no_wrap=True, min_width=max((len(r["id"]) for r in rows), default=2))
-    for col in ("task", "model", "seed", "status", "metric", "duration (s)", "created"):
+    for col in ("task", "model", "seed", "status", "metric", "N reached", "duration (s)", "created"):
         table.add_column(col)
     for r in rows:
         table.add_row(r["id"], r["task"], r["model"], str(r["seed"]), r["status"], _metric(r["metrics"]),
-                      f"{r['duration']:.1f}" if r["duration"] is not None else "", r["created"])
+                      _n_reached(r["metrics"]), f"{r['duration']:.1f}" if r["duration"] is not None else "",
+                      r["created"])
     Console().print(table)
 
 
@@ -46,7 +54,9 @@ def show(run_id: str, out: Optional[Path] = typer.Option(None, help="runs folder
     """A run's config and summary."""
     run = open_run(run_id, out)
     console = Console()
-    console.print(f"[bold]{run.id}[/]  ({run.dir})")
+    status = run.summary().get("status", "unknown")
+    n = _n_reached(run.summary())
+    console.print(f"[bold]{run.id}[/]  ({run.dir})  status [bold]{status}[/]" + (f", N reached {n}" if n else ""))
     console.print(run.config().to_yaml())
     console.print(json.dumps(run.summary(), indent=1))
     if run.page.is_file():

@@ -31,18 +31,17 @@ def run(
 
 @app.command("status")
 def status(sweep: Path, out: Optional[Path] = _OUT) -> None:
-    """Done, running, failed and remaining runs of a sweep."""
-    from ..sweep import sweep_status
+    """Finished (converged, or stopped on the step budget), failed, running and remaining runs."""
+    from ..sweep.runner import n_finished, sweep_status
 
     c = sweep_status(sweep, out)
     total = sum(c.values())
     console = Console()
     with Progress(TextColumn("[bold]done"), BarColumn(), MofNCompleteColumn(), console=console,
                   auto_refresh=False) as p:
-        p.add_task("done", total=total, completed=c["completed"])
+        p.add_task("done", total=total, completed=n_finished(c))
         p.refresh()
-    console.print(f"completed {c['completed']}, running {c['running']}, failed {c['failed']}, "
-                  f"remaining {c['remaining']} (of {total})")
+    console.print(", ".join(f"{k} {v}" for k, v in c.items()) + f" (of {total})")
 
 
 @app.command("table")

@@ -57,6 +57,7 @@ def train(
         console.print(f"run [bold]{run.id}[/] in {run.dir}")
         execute(run, progress=progress)
     s = run.summary()
-    console.print(f"status {s.get('status')}; " + ", ".join(f"{k} {v:.4g}" for k, v in s.items()
-                                                           if k.startswith("final_") and isinstance(v, float)))
+    reached = f"; N reached {max(s['max_n_reached'])}" if s.get("max_n_reached") else ""
+    console.print(f"status {s.get('status')}{reached}; " + ", ".join(
+        f"{k} {v:.4g}" for k, v in s.items() if k.startswith("final_") and isinstance(v, float)))
     console.print(f"report: {run.page.resolve()}")

@@ -5,23 +5,27 @@ A run directory ``<root>/<id>/`` holds::
     config.yaml       the validated run config (written first, atomically)
     checkpoint.eqx    the latest training state (+ checkpoint.json: history, counter, checksum)
     model.eqx         final weights (Equinox leaf serialisation; never pickle)
+    initial_model.eqx the weights training started from (+ .sha256)
+    stages/N{n}.eqx   curriculum: the model at the evaluation where it passed N (+ .sha256);
+                      stages/m{e}-N{n}.eqx for member e of an ensemble run
     history.json      the evaluation record;  summary.json: status and final metrics
     figures/*.png     loss curve, example trials, τ histogram;  index.html gathers them
 
 and the catalog ``<root>/catalog.sqlite`` has one row per run. A config is validated in
-full before the directory is created; a failed run (non-finite loss) is marked ``failed``
-with its last good checkpoint kept; an interrupted run is marked ``interrupted`` and
-``resume`` continues it to the same end state.
+full before the directory is created. A run ends ``converged`` or ``budget`` (``status.py``);
+a failed run (non-finite loss) is marked ``failed`` with its last good checkpoint kept; an
+interrupted run is marked ``interrupted`` and ``resume`` continues it to the same end state.
+The initial model and the stage models are written as training reaches them (from the
+per-evaluation hook), so an interrupted run keeps them and its resumption reports them too.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import io
 import json
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -33,10 +37,13 @@ import yaml
 from ..config import RunConfig, parse_config
 from ..errors import CheckpointError, ConfigError, NonFiniteLossError
 from ..models import RecurrentModel
-from ..train import Checkpoint, History, TrainResult, initial_state, layout_task, train
+from ..train import Checkpoint, History, StageModels, TrainResult, initial_state, layout_task, member, train
 from . import catalog
 from ._atomic import write_atomic, write_text_atomic
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import META_FILE, load_checkpoint, read_checked, save_checkpoint, serialise, write_checked
+from .status import is_finished, run_status
+
+INITIAL_FILE = "initial_model.eqx"
 
 __all__ = ["Run", "runs_root", "create_run", "execute", "open_run", "train_run", "run_summary", "write_finished_run"]
 
@@ -86,9 +93,54 @@ class Run:
         except Exception as e:
             raise CheckpointError(f"{path}: weights do not match the run's config ({e})") from None
 
+    def load_initial_model(self) -> RecurrentModel:
+        """The model training started from (stacked over members for an ensemble run).
+
+        Raises:
+            CheckpointError: ``initial_model.eqx`` is missing or fails its checksum.
+        """
+        return read_checked(self.dir / INITIAL_FILE, _skeleton(self.config()).model)
+
+    def stage_models(self, member: int = 0) -> dict[int, RecurrentModel]:
+        """Curriculum: ``{N: model}``, member ``member``'s model where it passed level N
+        (``History.passed``; the history so far for a run still training or interrupted).
+
+        Raises:
+            CheckpointError: a stage file is missing or fails its checksum (named).
+        """
+        stages = _load_stages(self.dir, self.config(), self._history_so_far())
+        return {n: m for (e, n), m in sorted(stages.items()) if e == member}
+
+    def _history_so_far(self) -> History:
+        if (self.dir / "history.json").is_file():
+            return self.history()
+        meta = self.dir / META_FILE
+        return History.from_dict(json.loads(meta.read_text())["history"]) if meta.is_file() else History(1, "")
+
 
 def _skeleton(cfg: RunConfig):
     return initial_state(cfg.build_model_config(), cfg.build_task(), cfg.train, jax.random.PRNGKey(cfg.seed))
+
+
+def _load_stages(run_dir: Path, cfg: RunConfig, history: History) -> StageModels:
+    """The stage models listed in ``history.passed``, read from their files (checksums verified)."""
+    if not history.passed:
+        return {}
+    model = _skeleton(cfg).model
+    one = member(model, 0) if cfg.train.ensemble else model
+    return {(p["member"], p["n"]): read_checked(run_dir / p["file"], one) for p in history.passed}
+
+
+def _write_new_stages(run_dir: Path, ckpt: Checkpoint, written: set) -> None:
+    """Write the initial model if not yet written, and each stage model of ``ckpt`` not in ``written``."""
+    if "initial" not in written and ckpt.initial_model is not None:
+        write_checked(run_dir / INITIAL_FILE, serialise(ckpt.initial_model))
+        written.add("initial")
+    for p in ckpt.history.passed:
+        k = (p["member"], p["n"])
+        if k not in written:
+            write_checked(run_dir / p["file"], serialise(ckpt.stage_models[k]))
+            written.add(k)
 
 
 def _now() -> str:
@@ -136,14 +188,22 @@ def execute(
     """Train the run's config, checkpointing every ``checkpoint_every`` evaluations.
 
     With ``resume=True`` training continues from the run's checkpoint (``CheckpointError``
-    if it is missing or corrupt). ``on_eval`` is an extra per-evaluation hook.
+    if it or a stage model it lists is missing or corrupt). ``on_eval`` is an extra
+    per-evaluation hook. The initial model and each new stage model are written at every
+    evaluation, before the checkpoint that lists them.
     """
     cfg = run.config()
     task, model_cfg = cfg.build_task(), cfg.build_model_config()
     key = jax.random.PRNGKey(cfg.seed)
-    start = load_checkpoint(run.dir, _skeleton(cfg)) if resume else None
+    start, written = None, set()
+    if resume:
+        start = load_checkpoint(run.dir, _skeleton(cfg))
+        initial = run.load_initial_model() if (run.dir / INITIAL_FILE).is_file() else None
+        start = replace(start, initial_model=initial, stage_models=_load_stages(run.dir, cfg, start.history))
+        written = set(start.stage_models) | ({"initial"} if initial is not None else set())
 
     def hook(ckpt: Checkpoint) -> None:
+        _write_new_stages(run.dir, ckpt, written)
         if ckpt.n_evals % checkpoint_every == 0:
             save_checkpoint(run.dir, ckpt)
         if on_eval is not None:
@@ -160,15 +220,17 @@ def execute(
         write_text_atomic(run.dir / "summary.json", json.dumps({"status": "interrupted", "error": repr(err)}))
         raise
     save_checkpoint(run.dir, Checkpoint(result.state, result.history, len(result.history.step)))
-    _finish(run, cfg, task, result, status="completed")
+    _finish(run, cfg, task, result, status=run_status(result.history))
     return result
 
 
-def run_summary(cfg: RunConfig, h: History, status: str) -> dict[str, Any]:
-    """The ``summary.json`` of a run: status and final metrics from its history."""
+def run_summary(cfg: RunConfig, h: History, status: str | None = None) -> dict[str, Any]:
+    """The ``summary.json`` of a run: status (default ``run_status(h)``; per member in
+    ``member_status``), final metrics, and for a curriculum the N each member reached
+    (``max_n_reached``)."""
     final = h.final("metric")
     out: dict[str, Any] = {
-        "status": status,
+        "status": status or run_status(h),
         "task": cfg.task.name,
         "model": cfg.model.name,
         "members": h.n_members,
@@ -191,10 +253,9 @@ def _finish(run: Run, cfg: RunConfig, task, result: TrainResult, status: str, er
     """Write weights, history, summary, figures and page; update the catalog."""
     from ..report import write_run_report
 
-    buf = io.BytesIO()
-    eqx.tree_serialise_leaves(buf, result.model)
-    if status == "completed":
-        write_atomic(run.dir / "model.eqx", lambda f: f.write(buf.getvalue()))
+    if is_finished(status):
+        data = serialise(result.model)
+        write_atomic(run.dir / "model.eqx", lambda f: f.write(data))
     write_text_atomic(run.dir / "history.json", json.dumps(result.history.to_dict()))
     summary = run_summary(cfg, result.history, status)
     if error:
@@ -211,16 +272,24 @@ def _finish(run: Run, cfg: RunConfig, task, result: TrainResult, status: str, er
 
 
 def write_finished_run(
-    root: Path, run_id: str, cfg: RunConfig, model_bytes: bytes, history: History, summary: dict[str, Any]
+    root: Path, run_id: str, cfg: RunConfig, model_bytes: bytes, history: History, summary: dict[str, Any],
+    *, initial_model: bytes | None = None, stage_models: dict[int, bytes] | None = None,
 ) -> Run:
     """Write a run trained elsewhere (a sweep worker): config, weights, history, summary, catalog row.
 
+    ``initial_model`` and ``stage_models`` (``{N: bytes}``, the files ``history.passed`` names)
+    are the serialised initial and curriculum stage models, written with their checksums.
     Files are written atomically, the catalog row last; writing the same run again replaces it.
     """
     run = Run(Path(root), run_id)
     run.dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(run.dir / "config.yaml", cfg.to_yaml())
-    if summary["status"] == "completed":
+    if initial_model is not None:
+        write_checked(run.dir / INITIAL_FILE, initial_model)
+    for p in history.passed:
+        if stage_models and p["n"] in stage_models:
+            write_checked(run.dir / p["file"], stage_models[p["n"]])
+    if is_finished(summary["status"]):
         write_atomic(run.dir / "model.eqx", lambda f: f.write(model_bytes))
     write_text_atomic(run.dir / "history.json", json.dumps(history.to_dict()))
     write_text_atomic(run.dir / "summary.json", json.dumps(summary, indent=1))

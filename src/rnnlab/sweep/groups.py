@@ -1,10 +1,11 @@
 """Group analyses of a finished sweep, the group table and the sweep's report page.
 
-After the runs, every group (the seeds of one grid point) whose runs have all completed is
-analysed, several groups at a time in spawned worker processes (the local executor's worker
-count): the networks are loaded from their run directories and each of the sweep's
-``group_analyses`` is run once. A result is written to ``<sweep>/groups/<group>/<name>.json``
-with the ids of the networks it used, so a re-run recomputes it only if that set changed.
+After the runs, every group (the seeds of one grid point) whose runs have all finished
+(``converged`` or ``budget``: ``rnnlab.store.is_finished``) is analysed, several groups at a
+time in spawned worker processes (the local executor's worker count): the networks are loaded
+from their run directories and each of the sweep's ``group_analyses`` is run once. A result
+is written to ``<sweep>/groups/<group>/<name>.json`` with the ids of the networks it used, so
+a re-run recomputes it only if that set changed.
 ``<sweep>/index.html`` gathers the group figures and, for a grid over one numeric value
 (e.g. the hidden size), a plot of each headline number against it.
 """
@@ -21,7 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..report.html import write_page
-from ..store import catalog
+from ..store import catalog, is_finished
 from ..store.run import Run
 from .group_analyses import GROUP_ANALYSES
 from .spec import SweepRun, SweepSpec, numbers, swept_values
@@ -53,7 +54,7 @@ def analyse_groups(
     jobs = []
     for group, members in _by_group(runs).items():
         ids = [r.id for r in members]
-        if len(ids) < 2 or any(status.get(i) != "completed" for i in ids):
+        if len(ids) < 2 or not all(is_finished(status.get(i)) for i in ids):
             continue
         todo = [n for n in spec.group_analyses if not _current(d, group, n, ids)]
         if todo:

@@ -2,8 +2,9 @@
 
 The sweep's folder ``<runs>/sweeps/<name>/`` holds a copy of the sweep file, one run
 directory per network and ``catalog.sqlite`` with exactly one row per run (keyed by the
-deterministic run id). Re-running a sweep skips completed runs and re-runs failed,
-interrupted or never-started ones; the driver alone writes the catalog.
+deterministic run id). Re-running a sweep skips finished runs (``converged`` or ``budget``:
+``rnnlab.store.is_finished``) and re-runs failed, interrupted or never-started ones; the
+driver alone writes the catalog.
 """
 
 from __future__ import annotations
@@ -15,16 +16,17 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Callable
 
-from ..store import catalog, runs_root
+from ..store import catalog, is_finished, runs_root
 from ..store.run import write_finished_run
 from ..train import History
 from ._progress import Bar as _Bar
-from .analysis_pass import analyse_runs, finished as _finished
+from .analysis_pass import analyse_runs
 from .executors import run_local, run_ray
 from .groups import analyse_groups, group_rows, write_sweep_report
 from .spec import SweepRun, SweepSpec, load_sweep, numbers, swept_values
 
-__all__ = ["sweep_dir", "run_sweep", "run_spec", "sweep_status", "sweep_rows", "sweep_group_rows", "write_table"]
+__all__ = ["sweep_dir", "run_sweep", "run_spec", "sweep_status", "n_finished", "sweep_rows", "sweep_group_rows",
+           "write_table"]
 
 
 def sweep_dir(spec: SweepSpec, root: str | Path | None = None) -> Path:
@@ -78,7 +80,7 @@ def run_spec(
     """
     d.mkdir(parents=True, exist_ok=True)
     status = {r["id"]: r["status"] for r in catalog.query(d)}
-    todo = [r for r in runs if not _finished(status.get(r.id))]
+    todo = [r for r in runs if not is_finished(status.get(r.id))]
     for r in todo:
         if r.id not in status:
             catalog.upsert(d, {"id": r.id, "task": r.config.task.name, "model": r.config.model.name,
@@ -95,7 +97,9 @@ def run_spec(
                 for res in results:
                     if "model" in res:
                         write_finished_run(d, res["id"], configs[res["id"]], res["model"],
-                                           History.from_dict(res["history"]), res["summary"])
+                                           History.from_dict(res["history"]), res["summary"],
+                                           initial_model=res.get("initial_model"),
+                                           stage_models=res.get("stage_models"))
                     else:
                         catalog.update(d, res["id"], status="failed", metrics=res["summary"])
                     bar.advance()
@@ -111,15 +115,25 @@ def sweep_group_rows(path: str | Path, root: str | Path | None = None) -> list[d
     return group_rows(spec, runs, sweep_dir(spec, root))
 
 
+_COUNTED = ("converged", "budget", "failed", "running")
+
+
 def sweep_status(path: str | Path, root: str | Path | None = None) -> Counter:
-    """Counts of ``completed``, ``running``, ``failed`` and ``remaining`` runs."""
+    """Counts of ``converged``, ``budget``, ``failed``, ``running`` and ``remaining`` runs
+    (``remaining``: never started or interrupted). A legacy ``completed`` (a catalog written
+    before converged/budget were told apart) is counted under its own key."""
     spec, runs = load_sweep(path)
     status = {r["id"]: r["status"] for r in catalog.query(sweep_dir(spec, root))}
-    counts = Counter({"completed": 0, "running": 0, "failed": 0, "remaining": 0})
+    counts = Counter({s: 0 for s in (*_COUNTED, "remaining")})
     for r in runs:
         s = status.get(r.id, "remaining")
-        counts[s if s in ("completed", "running", "failed") else "remaining"] += 1
+        counts[s if s in _COUNTED or is_finished(s) else "remaining"] += 1
     return counts
+
+
+def n_finished(counts: Counter) -> int:
+    """How many runs of a ``sweep_status`` count are finished (``rnnlab.store.FINISHED``)."""
+    return sum(v for k, v in counts.items() if is_finished(k))
 
 
 def sweep_rows(path: str | Path, root: str | Path | None = None) -> list[dict[str, Any]]:
@@ -132,7 +146,10 @@ def sweep_rows(path: str | Path, root: str | Path | None = None) -> list[dict[st
         rec: dict[str, Any] = {"id": r.id, **swept_values(spec, r)}
         rec["seed"] = r.config.seed
         rec["status"] = row.get("status", "remaining")
-        rec.update(numbers(row.get("metrics") or {}))
+        metrics = row.get("metrics") or {}
+        rec.update(numbers(metrics))
+        if metrics.get("max_n_reached"):  # curriculum: the N reached (one member per sweep run)
+            rec["max_n_reached"] = max(metrics["max_n_reached"])
         out.append(rec)
     return out
 

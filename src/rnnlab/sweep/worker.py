@@ -2,37 +2,34 @@
 
 ``train_group`` is a plain function of plain data, so it runs the same in a local worker
 process or as a Ray task; it returns, per run, the serialised weights (Equinox leaves, no
-pickle), the history and the summary. Only the driver writes files and the catalog.
+pickle) of the trained, the initial and (with a curriculum) each stage model, the history and
+the summary. Only the driver writes files and the catalog.
 """
 
 from __future__ import annotations
 
-import io
 import traceback
 from typing import Any
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from ..config import parse_config
 from ..errors import NonFiniteLossError
+from ..store.checkpoint import serialise
 from ..store.run import run_summary
 from ..train import member, train
-
-
-def _serialise(model) -> bytes:
-    buf = io.BytesIO()
-    eqx.tree_serialise_leaves(buf, model)
-    return buf.getvalue()
 
 
 def train_group(payload: dict[str, Any]) -> list[dict[str, Any]]:
     """Train ``payload["runs"]`` (``[(run_id, config_dict), ...]``, equal but for the seed).
 
     One run trains alone; several train as one ensemble whose member keys are the runs'
-    ``PRNGKey(seed)``, so each member equals the run trained on its own.
+    ``PRNGKey(seed)``, so each member equals the run trained on its own. Each result is
+    ``{id, model, initial_model, stage_models: {N: bytes}, history, summary}`` (only ``id`` and
+    ``summary`` for a group that could not train); the summary's status is the member's
+    (``converged``, ``budget`` or ``failed``).
     """
     items = [(rid, parse_config(c)) for rid, c in payload["runs"]]
     cfg0 = items[0][1]
@@ -50,9 +47,11 @@ def train_group(payload: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for e, (rid, cfg) in enumerate(items):
         hist = result.history.member(e) if E > 1 else result.history
-        model = member(result.model, e) if E > 1 else result.model
-        status = "failed" if hist.status[0] == "failed" else "completed"
-        summary = run_summary(cfg, hist, status)
+        model, initial = ((member(result.model, e), member(result.initial_model, e)) if E > 1
+                          else (result.model, result.initial_model))
+        summary = run_summary(cfg, hist)
         summary = {k: (float(v) if isinstance(v, np.floating) else v) for k, v in summary.items()}
-        out.append({"id": rid, "model": _serialise(model), "history": hist.to_dict(), "summary": summary})
+        out.append({"id": rid, "model": serialise(model), "initial_model": serialise(initial),
+                    "stage_models": {n: serialise(m) for n, m in result.stage_models(e).items()},
+                    "history": hist.to_dict(), "summary": summary})
     return out

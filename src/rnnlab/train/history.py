@@ -9,6 +9,12 @@ from typing import Any
 import numpy as np
 
 
+def stage_file(n: int, member: int | None = None) -> str:
+    """Where a run directory keeps the model that passed level ``n``: ``stages/N{n}.eqx`` for
+    a single network, ``stages/m{member}-N{n}.eqx`` for member ``member`` of an ensemble run."""
+    return f"stages/N{n}.eqx" if member is None else f"stages/m{member}-N{n}.eqx"
+
+
 @dataclass
 class History:
     """Evaluation-by-evaluation record of training.
@@ -21,6 +27,10 @@ class History:
 
     ``stages`` lists curriculum events ``{member, n, step, taus}``: the step at which a member
     reached N, and its single-neuron τ at that moment (empty list if the model has none).
+    ``passed`` lists the moments a member *passed* level N by the advance rule (the last level
+    ``max_n`` included): ``{member, n, step, file}``, where ``file`` is the path, relative to
+    the run directory, of the model at that moment (``stage_file``). Histories written before
+    ``passed`` existed read back with it empty.
     ``status[e]`` is ``"running"``, ``"converged"`` (threshold or last curriculum stage
     passed), ``"budget"`` (step budget spent) or ``"failed"`` (non-finite loss);
     ``stop_step[e]`` is the member's step count when it stopped.
@@ -35,6 +45,7 @@ class History:
     metric: list[list[float]] = field(default_factory=list)
     level: list[list[int]] = field(default_factory=list)
     stages: list[dict[str, Any]] = field(default_factory=list)
+    passed: list[dict[str, Any]] = field(default_factory=list)
     status: list[str] = field(default_factory=list)
     stop_step: list[int | None] = field(default_factory=list)
 
@@ -63,6 +74,10 @@ class History:
         """Curriculum: ``{N: step}`` at which ``member`` reached each N."""
         return {s["n"]: s["step"] for s in self.stages if s["member"] == member}
 
+    def passed_ns(self, member: int = 0) -> list[int]:
+        """Curriculum: the levels N that ``member`` passed, in order."""
+        return [p["n"] for p in self.passed if p["member"] == member]
+
     def member(self, e: int) -> "History":
         """The record of member ``e`` alone (a one-member history)."""
         col = lambda rows: [[r[e]] for r in rows]  # noqa: E731
@@ -70,5 +85,6 @@ class History:
             n_members=1, metric_name=self.metric_name, step=list(self.step), wall_time=list(self.wall_time),
             train_loss=col(self.train_loss), eval_loss=col(self.eval_loss), metric=col(self.metric),
             level=col(self.level), stages=[{**s, "member": 0} for s in self.stages if s["member"] == e],
+            passed=[{**p, "member": 0, "file": stage_file(p["n"])} for p in self.passed if p["member"] == e],
             status=[self.status[e]], stop_step=[self.stop_step[e]],
         )

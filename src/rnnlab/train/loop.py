@@ -13,13 +13,18 @@ are frozen from then on.
 
 A non-finite loss or gradient is never applied: the member is frozen at its last good
 parameters and marked failed. A single run then raises ``NonFiniteLossError``.
+
+What else a run keeps: the model it started from (``TrainResult.initial_model``) and, with a
+curriculum, a host copy of each member's model at the evaluation where it passed level N
+(``TrainResult.stage_models``; recorded in ``History.passed``), as the timescales paper
+analyses networks at every stage of training (Khajehabdollahi, Zeraati et al. 2024).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import equinox as eqx
@@ -38,10 +43,11 @@ from ..parallel import run as parallel_run
 from ..tasks import Task
 from . import curricula
 from .config import TrainConfig
-from .history import History
+from .history import History, stage_file
 from .optim import make_optimizer
 
-__all__ = ["TrainState", "Checkpoint", "TrainResult", "train", "member", "initial_state", "make_step", "member_keys", "shard_members"]
+__all__ = ["TrainState", "Checkpoint", "StageModels", "TrainResult", "train", "member", "initial_state", "make_step",
+           "member_keys", "shard_members"]
 
 # Sub-keys folded from each member's key.
 _INIT, _DATA, _EVAL = 0, 1, 2
@@ -60,23 +66,48 @@ class TrainState(eqx.Module):
     passes: Array
 
 
+#: host copies of the models that passed a curriculum level, keyed by ``(member, N)``
+StageModels = dict[tuple[int, int], RecurrentModel]
+
+
 @dataclass
 class Checkpoint:
-    """A resumable snapshot: the state, the history so far and the evaluation counter."""
+    """A resumable snapshot: the state, the history so far and the evaluation counter.
+
+    ``initial_model`` and ``stage_models`` (``{(member, N): model}``, single-member models on
+    the host) are what ``TrainResult`` reports besides the state. On ``resume`` a missing
+    ``initial_model`` is rebuilt from the model and key; ``stage_models`` must hold the stages
+    listed in ``history.passed`` for ``TrainResult.stage_models`` to list them too.
+    """
 
     state: TrainState
     history: History
     n_evals: int
+    initial_model: RecurrentModel | None = None
+    stage_models: StageModels = field(default_factory=dict)
 
 
 @dataclass
 class TrainResult:
-    """What ``train`` returns. ``model`` has a leading member axis for ensembles."""
+    """What ``train`` returns. ``model`` and ``initial_model`` (the model training started
+    from) have a leading member axis for ensembles; ``passed_models`` holds the curriculum
+    stage models, read through ``stage_models``."""
 
     model: RecurrentModel
     history: History
     state: TrainState
     config: TrainConfig
+    initial_model: RecurrentModel | None = None
+    passed_models: StageModels = field(default_factory=dict)
+
+    def stage_models(self, member: int = 0) -> dict[int, RecurrentModel]:
+        """Curriculum: ``{N: model}``, member ``member``'s model (unstacked, on the host) at the
+        evaluation where it passed level N by the advance rule (``max_n`` included)."""
+        return {n: m for (e, n), m in sorted(self.passed_models.items()) if e == member}
+
+    def stage_ns(self, member: int = 0) -> list[int]:
+        """Curriculum: the levels N that ``member`` passed, in order."""
+        return list(self.stage_models(member))
 
     @property
     def ensemble(self) -> int | None:
@@ -269,7 +300,7 @@ def train(
     config: TrainConfig | None = None,
     *,
     key: PRNGKeyArray | int = 0,
-    optimizer: optax.GradientTransformation | None = None,
+    optimizer: optax.GradientTransformation | str | None = None,
     progress: bool = True,
     on_eval: Callable[[Checkpoint], None] | None = None,
     resume: Checkpoint | None = None,
@@ -284,7 +315,10 @@ def train(
         config: a ``TrainConfig``; or give its fields as keyword ``settings``
             (``steps=``, ``lr=``, ``ensemble=``, ``threshold=``, ``curriculum=`` ...).
         key: PRNG key or integer seed; for an ensemble also a stack of E member keys.
-        optimizer: an Optax transformation replacing the one built from the config.
+        optimizer: a config name (``"adam"``, ``"adamw"``, ``"sgd"``: the same as the config
+            field, so ``optimizer="sgd", momentum=0.1`` equals ``TrainConfig(optimizer="sgd",
+            momentum=0.1)``), or an Optax ``GradientTransformation``, which replaces the one
+            built from the config (whatever the config's ``optimizer``, ``lr``, ``clip`` ...).
         progress: show a Rich progress bar.
         on_eval: called with a ``Checkpoint`` after each evaluation (the run store uses it
             to write checkpoints).
@@ -292,12 +326,17 @@ def train(
             uninterrupted run would have.
 
     Returns:
-        ``TrainResult(model, history, state, config)``.
+        ``TrainResult(model, history, state, config, initial_model, passed_models)``.
 
     Raises:
         ConfigError: a bad setting (named) or a model/task mismatch.
         NonFiniteLossError: a single run's loss became NaN/inf (``.result`` has the last good state).
     """
+    if isinstance(optimizer, str):
+        settings, optimizer = {**settings, "optimizer": optimizer}, None
+    elif optimizer is not None and not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
+        raise ConfigError(f"optimizer: expected 'adam', 'adamw', 'sgd' or an Optax GradientTransformation, "
+                          f"got {type(optimizer).__name__}")
     try:
         cfg = config.model_copy(update=settings) if config is not None else TrainConfig(**settings)
         cfg = TrainConfig(**cfg.model_dump())
@@ -312,8 +351,13 @@ def train(
 
     if resume is not None:
         state, history, n_evals = resume.state, resume.history, resume.n_evals
+        initial = resume.initial_model
+        if initial is None:
+            initial = initial_state(model, task, cfg, key, opt).model
+        passed_models = dict(resume.stage_models)
     else:
         state = initial_state(model, task, cfg, key, opt)
+        initial, passed_models = state.model, {}
         history = History(n_members=E, metric_name=task.metric_name)
         n_evals = 0
         if cur:
@@ -334,18 +378,19 @@ def train(
             state, (tr_loss, ev_loss, metric, heads) = program(
                 stage, opt, sizes, state, jnp.asarray(n_evals), jnp.asarray(cfg.steps))
             n_evals += 1
-            state = _after_eval(state, history, cfg, task, cur, vmapped, tr_loss, ev_loss, metric, heads)
+            state = _after_eval(state, history, cfg, task, cur, vmapped, tr_loss, ev_loss, metric, heads,
+                                passed_models)
             history.wall_time.append(time.perf_counter() - t0)
             bar.update(int(_np(state.step).max()), history, cur is not None)
             if on_eval is not None:
-                on_eval(Checkpoint(state, history, n_evals))
+                on_eval(Checkpoint(state, history, n_evals, initial, dict(passed_models)))
 
     steps = _np(state.step)
     for e in range(E):
         if history.status[e] == "running":
             history.status[e] = "budget"
             history.stop_step[e] = int(steps[e])
-    result = TrainResult(state.model, history, state, cfg)
+    result = TrainResult(state.model, history, state, cfg, initial, passed_models)
     if not vmapped and history.status[0] == "failed":
         raise NonFiniteLossError(int(steps[0]), result)
     if vmapped and all(s == "failed" for s in history.status):
@@ -372,8 +417,13 @@ def shard_members(state: TrainState, E: int) -> TrainState:
                         state)
 
 
-def _after_eval(state, history: History, cfg, task, cur, vmapped, tr_loss, ev_loss, metric, heads) -> TrainState:
-    """Record an evaluation and apply stopping / curriculum rules per member (in NumPy)."""
+def _after_eval(
+    state, history: History, cfg, task, cur, vmapped, tr_loss, ev_loss, metric, heads, passed_models: StageModels
+) -> TrainState:
+    """Record an evaluation and apply stopping / curriculum rules per member (in NumPy).
+
+    A member that passes its level N keeps a host copy of its model in ``passed_models``
+    (and a ``history.passed`` record naming the file the run store writes it to)."""
     steps, level = _np(state.step), _np(state.level).copy()
     done, failed, passes = _np(state.done).copy(), _np(state.failed), _np(state.passes).copy()
     metric = _np(metric)
@@ -388,8 +438,14 @@ def _after_eval(state, history: History, cfg, task, cur, vmapped, tr_loss, ev_lo
         history.status[e], history.stop_step[e] = "failed", int(steps[e])
     if cur:
         passed, new_level = curricula.advance(cur, level, heads)
-        finished = live & passed & (level >= cur.max_n)
-        for e in np.flatnonzero(live & passed & ~finished):
+        passed = live & passed
+        for e in np.flatnonzero(passed):
+            n = int(level[e])
+            history.passed.append(
+                {"member": int(e), "n": n, "step": int(steps[e]), "file": stage_file(n, int(e) if vmapped else None)})
+            passed_models[(int(e), n)] = jax.device_get(member(state.model, e) if vmapped else state.model)
+        finished = passed & (level >= cur.max_n)
+        for e in np.flatnonzero(passed & ~finished):
             history.stages.append(
                 {"member": int(e), "n": int(new_level[e]), "step": int(steps[e]), "taus": _taus(state.model, e, vmapped)}
             )
