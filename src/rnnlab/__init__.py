@@ -22,11 +22,21 @@ from .train import CurriculumConfig, History, TrainConfig, TrainResult, train
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    """``rnnlab.studies`` is imported on first use (it brings pandas and SciPy's statistics)."""
+    if name == "studies":
+        import importlib
+
+        return importlib.import_module(".studies", __name__)
+    raise AttributeError(f"module 'rnnlab' has no attribute {name!r}")
+
+
 __all__ = [
     "models", "tasks", "use_host_devices",
     "CheckpointError", "ConfigError", "NonFiniteLossError", "RnnlabError",
     "ModelConfig", "RecurrentModel", "run", "run_trial",
     "Batch", "Task",
     "CurriculumConfig", "History", "TrainConfig", "TrainResult", "train",
-    "Evaluation", "evaluate",
+    "Evaluation", "evaluate", "studies",
 ]

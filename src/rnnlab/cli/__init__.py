@@ -8,7 +8,7 @@ import typer
 
 from .._host_devices import started, use_host_devices
 from ..errors import RnnlabError
-from . import analyze_cmds, catalog_cmds, demo_cmd, runs_cmds, sweep_cmds, train_cmd
+from . import analyze_cmds, catalog_cmds, demo_cmd, runs_cmds, study_cmds, sweep_cmds, train_cmd
 
 app = typer.Typer(
     name="rnnlab",
@@ -21,6 +21,7 @@ app.command("train")(train_cmd.train)
 app.command("demo")(demo_cmd.demo)
 app.add_typer(runs_cmds.app, name="runs")
 app.add_typer(sweep_cmds.app, name="sweep")
+app.add_typer(study_cmds.app, name="study")
 app.add_typer(catalog_cmds.tasks_app, name="tasks")
 app.add_typer(catalog_cmds.models_app, name="models")
 analyze_cmds.register(app)

@@ -23,24 +23,16 @@ from pathlib import Path
 from typing import Any
 
 from ..store import catalog
+from ..store.status import is_finished
 from ..store._atomic import write_text_atomic
 from ..store.run import Run
 from ._progress import Bar
 from .analyses import NetworkContext, run_analyses
 from .spec import SweepRun
 
-__all__ = ["analyse_runs", "finished", "FINISHED"]
+__all__ = ["analyse_runs"]
 
-# Statuses of a run whose training ended normally (``completed``: catalogs written before the
-# converged/budget distinction).
-FINISHED = ("converged", "budget", "completed")
 _CACHE = "analyses.json"
-
-
-def finished(status: str | None) -> bool:
-    """Whether a run with this catalog status has trained weights to analyse."""
-    return status in FINISHED
-
 
 def _spec_key(spec: Any, weights_sha: str) -> str:
     body = {"name": spec, "params": {}} if isinstance(spec, str) else {"name": spec["name"],
@@ -108,7 +100,7 @@ def analyse_runs(
     jobs, keys = [], {}
     for r in runs:
         row = status.get(r.id)
-        if row is None or not finished(row["status"]) or not (d / r.id / "model.eqx").is_file():
+        if row is None or not is_finished(row["status"]) or not (d / r.id / "model.eqx").is_file():
             continue
         sha = _weights_sha(d / r.id)
         cache = _read_cache(d / r.id)

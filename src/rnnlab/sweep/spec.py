@@ -38,7 +38,7 @@ from ..errors import ConfigError
 from .analyses import ANALYSES, analysis_names
 from .group_analyses import GROUP_ANALYSES
 
-__all__ = ["SweepSpec", "SweepRun", "load_sweep", "swept_values", "numbers"]
+__all__ = ["SweepSpec", "SweepRun", "apply_overrides", "expand", "load_sweep", "swept_values", "numbers"]
 
 
 class SweepSpec(BaseModel):
@@ -99,6 +99,15 @@ def _set(d: dict, path: str, value: Any) -> None:
     d[keys[-1]] = value
 
 
+def apply_overrides(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of the config ``base`` with each dotted-path override set (no seed)."""
+    cfg = copy.deepcopy(base)
+    for path, value in overrides.items():
+        _set(cfg, path, value)
+    cfg.pop("seed", None)
+    return cfg
+
+
 def _digest(obj: Any) -> str:
     return hashlib.sha1(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:10]
 
@@ -119,10 +128,7 @@ def expand(spec: SweepSpec, source: str = "sweep") -> list[SweepRun]:
     runs = []
     for ci, case in enumerate(cases):
         for combo in combos:
-            cfg = copy.deepcopy(spec.base)
-            for path, value in {**case, **dict(zip(keys, combo))}.items():
-                _set(cfg, path, value)
-            cfg.pop("seed", None)
+            cfg = apply_overrides(spec.base, {**case, **dict(zip(keys, combo))})
             where = f"{source} (case {ci}, {dict(zip(keys, combo))})"
             group = f"{spec.name}-{_digest(cfg)}"
             for seed in spec.seed_list():

@@ -1,0 +1,54 @@
+"""Studies: each seed paper's central claims as a runnable study with a claim table and a page.
+
+A study (``Study``) names the paper, its conditions at two scales (``quick``: minutes on a
+laptop; ``paper``: the paper's sizes), the per-network and group analyses, and the claims,
+each a falsifiable statement tested across seeds with an outcome ``pass``/``fail``/
+``inconclusive`` (``rnnlab.studies.claims``). ``run(name, scale)`` trains the networks on the
+sweep machinery, analyses them, evaluates the claims and writes ``claims.json``, ``table.csv``
+and ``index.html``.
+
+Registered studies: ``sussillo2013`` (3-bit flip-flop fixed points), ``khajehabdollahi2024``
+(timescales and curricula), ``liu2024`` (connectivity rank and rich/lazy learning),
+``huang2025`` (solution degeneracy across widths and task complexity).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ..errors import ConfigError
+from ._base import Claim, Condition, Scale, Study, StudyData, product
+from .runner import StudyResult, load, run, study_dir
+
+__all__ = ["Claim", "Condition", "Scale", "Study", "StudyData", "StudyResult", "product",
+           "get", "names", "register", "run", "load", "study_dir"]
+
+_MODULES = ("sussillo2013", "khajehabdollahi2024", "liu2024", "huang2025")
+_REGISTRY: dict[str, Study] = {}
+
+
+def register(study: Study) -> Study:
+    """Add ``study`` to the registry (its name must be new)."""
+    if study.name in _REGISTRY and _REGISTRY[study.name] is not study:
+        raise ValueError(f"study '{study.name}' is already registered")
+    _REGISTRY[study.name] = study
+    return study
+
+
+def _load_all() -> None:
+    for m in _MODULES:
+        importlib.import_module(f"{__name__}.{m}")
+
+
+def names() -> list[str]:
+    """The registered studies' names."""
+    _load_all()
+    return list(_REGISTRY)
+
+
+def get(name: str) -> Study:
+    """The study called ``name`` (``ConfigError`` naming the valid ones otherwise)."""
+    _load_all()
+    if name not in _REGISTRY:
+        raise ConfigError(f"study: unknown study '{name}'; valid: {', '.join(_REGISTRY)}")
+    return _REGISTRY[name]
