@@ -6,6 +6,19 @@ left (the initial model, the model at each curriculum stage, the history, the se
 analysis's own parameters from the sweep file (``analyses: [{name: timescales, params:
 {...}}]`` or just ``[timescales]``). The returned scalars become columns of the run table;
 ``run_analyses`` prefixes nothing, so names must be unique across analyses.
+
+Conventions of the entries: every result is a flat scalar (booleans as 0/1 floats); a result
+per curriculum level N is the column ``"<name>@N=<n>"`` (``"tau_mean@N=3"``), and one per
+parameter value ``"<name>@<param>=<value>"`` with the value's decimal point written ``p``
+(``"perturb_drop@eps=0p1"``, built by ``param_column``), so that no column name holds a ``.``;
+random draws come from ``ctx.key(salt)`` only, so results are a function of the network and
+its seed. A network is evaluated on the task it is given, at that task's level, laid out for
+its readout heads.
+
+Entries: ``ood_loss``, ``weights_norm`` (below); ``timescales``, ``network_timescales``,
+``fixed_points``, ``rich_lazy``, ``ablation``, ``perturbation`` (``network_analyses``);
+``forgetting``, ``generalisation`` (``curriculum_analyses``). Each docstring gives what it
+measures, how, and the paper it follows.
 """
 
 from __future__ import annotations
@@ -18,8 +31,9 @@ import numpy as np
 
 from ..models import RecurrentModel
 from ..tasks import Task
+from ._levels import at_level, param_column
 
-__all__ = ["NetworkContext", "ANALYSES", "run_analyses", "analysis_names"]
+__all__ = ["NetworkContext", "ANALYSES", "run_analyses", "analysis_names", "param_column"]
 
 
 @dataclass
@@ -47,9 +61,15 @@ class NetworkContext:
 
 
 def _ood_loss(model: RecurrentModel, task: Task, ctx: NetworkContext) -> dict[str, Any]:
-    """Loss on the task's harder (out-of-distribution) version, if it has one, else on fresh trials."""
+    """Loss on the task's harder (out-of-distribution) version, if it has one, else on fresh trials.
+
+    The trials come from a fixed key, the same for every network (not ``ctx.key``): the
+    spread of this loss across networks is then behavioural degeneracy alone, without
+    trial-sampling noise (Huang et al. 2025). The task is laid out for the model's heads.
+    """
     from ..models import run
 
+    task = at_level(task, model, name="ood_loss")
     harder = task.harder() if hasattr(task, "harder") else task
     batch = harder.sample(jax.random.PRNGKey(2024), 256)
     _, out = run(model, batch.inputs)
@@ -66,9 +86,19 @@ def _weights_norm(model: RecurrentModel, task: Task, ctx: NetworkContext) -> dic
     return {"w_frobenius": float(np.linalg.norm(W)), "w_effective_rank": float(np.exp(-(p * np.log(p + 1e-30)).sum()))}
 
 
+from . import curriculum_analyses as _cur, network_analyses as _net  # noqa: E402  (they use NetworkContext)
+
 ANALYSES: dict[str, Callable[..., dict[str, Any]]] = {
     "ood_loss": _ood_loss,
     "weights_norm": _weights_norm,
+    "timescales": _net.timescales,
+    "network_timescales": _net.network_timescales,
+    "fixed_points": _net.fixed_points,
+    "rich_lazy": _net.rich_lazy,
+    "ablation": _net.ablation,
+    "perturbation": _net.perturbation,
+    "forgetting": _cur.forgetting,
+    "generalisation": _cur.generalisation,
 }
 
 
