@@ -156,8 +156,10 @@ def test_unit_faster_than_its_own_leak_is_flagged():
     res = timescales_from_activity(x, fit_lag=30, tau_single=[10.0, 2.0])
     assert np.allclose(res.tau_net, 2.0, rtol=0.1)
     assert res.flags[0] == TIMESCALE_FLAGS["faster_than_leak"] and res.flags[1] == 0
-    assert res.summary()["n_faster_than_leak"] == 1 and res.summary()["frac_flagged"] == 0.5
-    assert not res.summary()["reliable"]
+    s = res.summary()
+    assert s["n_faster_than_leak"] == 1 and s["frac_faster_than_leak"] == 0.5
+    # reported apart: it is often genuine (an anticorrelated drive), not a censored or failed fit
+    assert s["frac_flagged"] == 0.0 and s["reliable"]
     # units without a τ of their own are never flagged for it
     assert np.all(timescales_from_activity(x, fit_lag=30).flags == 0)
 

@@ -89,7 +89,7 @@ def test_network_timescales_of_uncoupled_units_match_their_leak():
         leak = -1.0 / np.log(1 - 1 / tau)
         assert abs(res["tau_net_median" + suffix] / leak - 1) < 0.1, (suffix, res)
         assert res["tau_net_flagged" + suffix] == 0.0 and res["tau_net_reliable" + suffix] == 1.0
-        assert res["tau_net_pop_flag" + suffix] == 0.0
+        assert res["tau_net_pop_flag" + suffix] == 0.0 and res["tau_net_faster" + suffix] == 0.0
     without = ANALYSES["network_timescales"](model, task, ctx, n_steps=10_000, n_trials=4, burn_in=200, stages=False)
     assert without == {k: v for k, v in res.items() if "@" not in k}  # same seed, same numbers
 
