@@ -99,3 +99,72 @@ def test_cli_list_show_and_refusals(tmp_path):
     assert r.returncode == 2 and "seeds" in r.stderr and not (tmp_path / "runs").exists()
     r = _cli("study", "report", str(tmp_path), cwd=tmp_path)
     assert r.returncode == 2 and "not a study folder" in r.stderr
+
+
+@pytest.fixture(scope="module")
+def sussillo(tmp_path_factory):
+    """The sussillo2013 quick study, run once for the tests below (about a minute on 2 cores)."""
+    out = tmp_path_factory.mktemp("study") / "sussillo"
+    return studies.run("sussillo2013", "quick", out=out, workers=2, progress=False)
+
+
+def test_sussillo_quick_end_to_end(sussillo):
+    from scipy import stats
+
+    res = sussillo
+    assert {"eight_stable", "corners", "saddles_between"} == set(res.claims["id"])
+    assert set(res.claims["outcome"]) <= {"pass", "fail", "inconclusive"}
+    # every network reaches the MSE threshold at this scale (50 of 50 did at N = 64 in the
+    # 200-network degeneracy sweep), so none is excluded as budget-stopped
+    assert len(res.table) == 6 and set(res.table["status"]) == {"converged"}
+    # the claim's statistic, recomputed from the per-network table
+    k = int((res.table["fp_n_stable"] == 8).sum())
+    row = res.claims.set_index("id").loc["eight_stable"]
+    assert row["value"] == pytest.approx(k / 6)
+    assert row["p"] == pytest.approx(stats.binomtest(k, 6, 0.5, alternative="greater").pvalue)
+    assert row["outcome"] == ("pass" if row["p"] < 0.05 else "fail")
+    claims = json.loads((res.dir / "claims.json").read_text())
+    assert [c["id"] for c in claims] == list(res.claims["id"])
+    assert {"statistic", "value", "ci_low", "ci_high", "test", "p", "p_holm", "outcome", "reason"} <= set(claims[0])
+    assert len(pd.read_csv(res.dir / "table.csv")) == 6
+    for rid in res.table["id"]:
+        assert (res.dir / "runs" / rid / "index.html").is_file()
+        assert (res.dir / "runs" / rid / "initial_model.eqx").is_file()
+
+
+def test_sussillo_rerun_trains_and_analyses_nothing(sussillo):
+    runs = sussillo.dir / "runs"
+    before = {p: p.stat().st_mtime_ns for p in [*runs.glob("*/model.eqx"), *runs.glob("*/analyses.json")]}
+    assert len(before) == 12
+    again = studies.run("sussillo2013", "quick", out=sussillo.dir, workers=2, progress=False)
+    assert {p: p.stat().st_mtime_ns for p in before} == before
+    pd.testing.assert_frame_equal(again.claims, sussillo.claims)
+    r = _cli("study", "report", str(sussillo.dir), "--json")
+    assert r.returncode == 0, r.stderr
+    assert [c["id"] for c in json.loads(r.stdout)["claims"]] == list(sussillo.claims["id"])
+
+
+def test_sussillo_page_in_a_browser(sussillo, tmp_path):
+    from rnnlab.report import browser_available, check_page
+
+    why = browser_available()
+    if why:
+        pytest.skip(why)
+    shot = tmp_path / "study.png"
+    check = check_page(sussillo.page, screenshot=shot)
+    assert check.images >= 2 and not check.broken_images, check.broken_images
+    assert not check.console_errors, check.console_errors
+    assert "eight_stable" in check.text and "Claims" in check.text
+    run_page = check_page(sussillo.dir / "runs" / sussillo.table["id"].iloc[0] / "index.html")
+    assert run_page.images >= 2 and not run_page.broken_images and not run_page.console_errors
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["khajehabdollahi2024", "liu2024", "huang2025"])
+def test_quick_study_end_to_end(name, tmp_path):
+    res = studies.run(name, "quick", out=tmp_path / name, progress=False)
+    study = studies.get(name)
+    assert list(res.claims["id"]) == [c.id for c in study.claims]
+    assert set(res.claims["outcome"]) <= {"pass", "fail", "inconclusive"}
+    assert res.page.is_file() and (res.dir / "claims.json").is_file()
+    assert not res.table.get("analysis_errors", pd.Series(dtype=str)).notna().any()

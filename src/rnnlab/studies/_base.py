@@ -146,7 +146,7 @@ class StudyData:
         import pandas as pd
 
         t = self.table if table is None else table
-        keep = [c for c in t.columns if "@" not in c]
+        keep = [c for c in t.columns if "@" not in c and c not in names]  # final-model values of `names` give way
         parts = []
         for n in sorted({int(c.split("@N=")[1]) for c in t.columns if "@N=" in c}):
             cols = {f"{name}@N={n}": name for name in names if f"{name}@N={n}" in t.columns}

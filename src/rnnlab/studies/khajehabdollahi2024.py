@@ -65,7 +65,7 @@ def _analyses(n_steps: int, n_trials: int) -> list:
         {"name": "ablation", "params": {"at": "stages", "k": 10}},
         {"name": "perturbation", "params": {"at": "stages", "eps": [0.05, 0.1], "n_draws": 4}},
         {"name": "forgetting", "params": {}},
-        {"name": "generalisation", "params": {"at": "stages"}},
+        {"name": "generalisation", "params": {"at": "stages", "factors": [2.0]}},
     ]
 
 
@@ -111,11 +111,11 @@ def _at(data: StudyData, col: str, curriculum: str, n: int | None = None):
     return t[key].to_numpy(float)
 
 
-def _trend_over_n(data: StudyData, col: str, curriculum: str, direction: str, flag: str | None = None):
+def _trend_over_n(data: StudyData, col: str, curriculum: str, direction: str, reliable: str | None = None):
     n_max = _common_n(data)
-    long = data.long(*(c for c in (col, flag) if c), table=data.where(curriculum=curriculum))
+    long = data.long(*(c for c in (col, reliable) if c), table=data.where(curriculum=curriculum))
     long = long[(long["N"] >= 2) & (long["N"] <= n_max)]
-    flagged = long[flag].to_numpy(float) > 0.5 if flag and flag in long else None
+    flagged = long[reliable].to_numpy(float) < 0.5 if reliable and reliable in long else None
     return trend(long["N"].to_numpy(float), long[col].to_numpy(float), direction,
                  groups=long["id"].to_numpy(), flagged=flagged)
 
@@ -129,7 +129,7 @@ def _tau_single_gt_multi(data):
 
 
 def _multi_taunet_grows(data):
-    return _trend_over_n(data, "tau_net_mean", "multi", "increasing", flag="tau_net_unreliable")
+    return _trend_over_n(data, "tau_net_mean", "multi", "increasing", reliable="tau_net_reliable")
 
 
 def _multi_faster(data):
@@ -148,13 +148,13 @@ def _single_forgets(data):
 
 
 def _multi_generalises(data):
-    return compare(_at(data, "accuracy_longer", "multi"), _at(data, "accuracy_longer", "single"), "greater")
+    return compare(_at(data, "gen_metric@x=2", "multi"), _at(data, "gen_metric@x=2", "single"), "greater")
 
 
 def _figures(data: StudyData, out: Path) -> list[tuple[Path, str]]:
     figs = []
     long = data.long("tau_mean", "tau_net_mean", "steps_to", "ablate_slow_drop", "ablate_fast_drop",
-                     "perturb_drop@eps=0.1", "accuracy_longer")
+                     "perturb_drop@eps=0p1", "gen_metric@x=2")
     fig, axes = panel_grid(3)
     trend_panel(axes[0], long, "N", "tau_mean", "curriculum", ylabel="mean single-neuron τ (steps)",
                 title="τ against N")
@@ -171,7 +171,7 @@ def _figures(data: StudyData, out: Path) -> list[tuple[Path, str]]:
                 title="ablating the 10 slowest-τ units")
     trend_panel(axes[1], long, "N", "ablate_fast_drop", "curriculum", ylabel="accuracy drop",
                 title="ablating the 10 fastest-τ units")
-    trend_panel(axes[2], long, "N", "perturb_drop@eps=0.1", "curriculum", ylabel="accuracy drop",
+    trend_panel(axes[2], long, "N", "perturb_drop@eps=0p1", "curriculum", ylabel="accuracy drop",
                 title="weight perturbation ε = 0.1")
     figs.append((save(fig, out / "robustness.png"),
                  "Robustness at each N (paper Fig. 5): accuracy lost when the 10 slowest or fastest units are "
@@ -180,7 +180,7 @@ def _figures(data: StudyData, out: Path) -> list[tuple[Path, str]]:
     fig, axes = panel_grid(2)
     trend_panel(axes[0], acc, "N", "acc_final", "curriculum", ylabel="accuracy of the final network",
                 title="forgetting of earlier N")
-    trend_panel(axes[1], long, "N", "accuracy_longer", "curriculum", ylabel="accuracy",
+    trend_panel(axes[1], long, "N", "gen_metric@x=2", "curriculum", ylabel="accuracy",
                 title="sequences 2× longer than trained")
     figs.append((save(fig, out / "forgetting.png"),
                  "Left: the final network's accuracy on each earlier N with that N's head (single-head networks "
@@ -196,7 +196,8 @@ STUDY = register(Study(
     version="1",
     scales={"quick": QUICK, "paper": PAPER},
     claims=[
-        Claim("single_tau_grows", "In single-head networks, single-neuron τ grows with N.", _single_tau_grows),
+        Claim("single_tau_grows", "In single-head networks, single-neuron τ grows with N.", _single_tau_grows,
+              needs="paper"),
         Claim("tau_single_gt_multi", "At the largest N reached, mean single-neuron τ is larger for single-head "
               "than for multi-head networks (multi-head τ stays near its initial value).", _tau_single_gt_multi),
         Claim("multi_taunet_grows", "In multi-head networks, the network timescale τ_net grows with N.",
@@ -208,7 +209,7 @@ STUDY = register(Study(
         Claim("multi_robust_ablation_fast", "Multi-head networks lose less accuracy when their fastest-τ units "
               "are ablated.", _robust("ablate_fast_drop"), needs="paper"),
         Claim("multi_robust_perturbation", "Multi-head networks lose less accuracy under weight perturbation "
-              "(ε = 0.1).", _robust("perturb_drop@eps=0.1"), needs="paper"),
+              "(ε = 0.1).", _robust("perturb_drop@eps=0p1"), needs="paper"),
         Claim("single_forgets", "Single-head networks forget earlier N more than multi-head networks.",
               _single_forgets),
         Claim("multi_generalises", "Multi-head networks generalise better beyond their training distribution "

@@ -24,6 +24,13 @@ Claims (across seeds; each network is one sample):
     two corners (one output coordinate near 0, the others near ±1), mediating the flips.
 Tested as proportions: the fraction of networks with the property exceeds one half (one-sided
 exact binomial test, Clopper–Pearson CI).
+
+Trials are 50 steps with pulses at p = 0.1 per step and channel (Huang et al.'s setting): a
+memory must last ~10 steps. Longer trials with rarer pulses would demand longer memories, but
+rnnlab's flip-flop targets 0 before a channel's first pulse, so with rare pulses the network
+must also hold an "unset" state per channel (3³ = 27 memories, not 8); a version tried once
+trained networks with 14–122 fixed points. The paper's own trial statistics are not recorded
+in our notes.
 """
 
 from __future__ import annotations
@@ -109,10 +116,10 @@ def _figures(data: StudyData, out: Path) -> list[tuple[Path, str]]:
                               ["stable fixed points", "cube corners covered", "saddles between corners"]):
         vals = t[col].to_numpy(float) if col in t else np.array([])
         ax.bar(np.arange(len(vals)), vals, color="tab:blue")
-        ax.axhline(8 if col != "fp_saddles_between" else 1, color="k", ls=":", lw=1,
-                   label="paper: 8" if col != "fp_saddles_between" else "≥ 1")
+        ax.axhline(8 if col != "fp_saddles_between" else 12, color="k", ls=":", lw=1,
+                   label="ideal cube: 8 corners" if col != "fp_saddles_between" else "ideal cube: 12 edges")
         ax.set(xlabel="network (seed)", ylabel="count", title=title)
-        ax.set_xticks(np.arange(len(vals)), [str(s) for s in t["seed"]])
+        ax.set_xticks(np.arange(len(vals)), [str(s) for s in t["seed"]][:len(vals)])
         ax.legend(fontsize=7)
     p = out / "fixed_point_counts.png"
     fig.savefig(p, dpi=110)
