@@ -85,16 +85,23 @@ def _print_claims(result, as_json: bool) -> None:
         print(json.dumps({"dir": str(result.dir), "page": str(result.page),
                           "claims": json.loads((result.dir / "claims.json").read_text())}, indent=1))
         return
-    t = Table(title=f"claims of {result.study.name} ({result.scale})")
-    for col, kw in [("claim", {"no_wrap": True, "style": "bold"}), ("outcome", {"no_wrap": True}),
-                    ("value", {"no_wrap": True}), ("95% CI", {"no_wrap": True}), ("p", {"no_wrap": True}),
-                    ("testable at", {"no_wrap": True})]:
-        t.add_column(col, **kw)
+    rows = format_claims(result.claims)
     colour = {"pass": "green", "fail": "red", "inconclusive": "yellow"}
-    for r in format_claims(result.claims):
-        r[1] = f"[{colour.get(r[1], 'white')}]{r[1]}[/]"
-        t.add_row(*r)
     c = Console()
+    title = f"claims of {result.study.name} ({result.scale})"
+    width = max(len(r[0]) for r in rows) + 12 + max(len(r[2]) for r in rows) + max(len(r[3]) for r in rows) + 7 + 5 + 19
+    if c.width < width:  # too narrow for the table: one claim per line, nothing cut
+        c.print(f"[bold]{title}[/]")
+        for r in rows:
+            c.print(f"  [bold]{r[0]}[/]: [{colour.get(r[1], 'white')}]{r[1]}[/]  value {r[2]} {r[3]}  p {r[4]}"
+                    f"  ({r[5]})", overflow="fold")
+        c.print(f"page: {result.page}")
+        return
+    t = Table(title=title)
+    for col in ("claim", "outcome", "value", "95% CI", "p", "testable at"):
+        t.add_column(col, no_wrap=True, style="bold" if col == "claim" else None)
+    for r in rows:
+        t.add_row(r[0], f"[{colour.get(r[1], 'white')}]{r[1]}[/]", *r[2:])
     c.print(t)
     c.print(f"page: {result.page}")
 

@@ -18,7 +18,7 @@ def panel_grid(n: int, width: float = 3.4, height: float = 3.0):
 
 
 def trend_panel(ax, table, x: str, y: str, by: str | None = None, *, xlabel: str | None = None,
-                ylabel: str | None = None, title: str | None = None, logx: bool = False,
+                ylabel: str | None = None, title: str | None = None, logx: bool = False, logy: bool = False,
                 order: Sequence[Any] | None = None) -> None:
     """``y`` against ``x``: each network a faint point, the mean over networks ± SEM a line, one per ``by`` level."""
     import matplotlib
@@ -39,6 +39,8 @@ def trend_panel(ax, table, x: str, y: str, by: str | None = None, *, xlabel: str
                     capsize=2, label=None if lev is None else f"{by} = {lev}")
     if logx:
         ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
     ax.set(xlabel=xlabel or x, ylabel=ylabel or y, title=title or "")
     if by is not None and len(levels) > 1:
         ax.legend(fontsize=7)

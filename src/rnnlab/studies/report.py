@@ -18,8 +18,8 @@ from ._base import Study, StudyData
 
 __all__ = ["write_study_report", "format_claims"]
 
-_CLAIM_COLUMNS = ["id", "outcome", "statement", "statistic", "value", "CI", "test", "p", "p_holm",
-                  "effect", "n", "needs", "reason"]
+_CLAIM_COLUMNS = ["claim", "outcome", "statement", "estimate [95% CI]", "p", "testable at"]
+_DETAIL_COLUMNS = ["claim", "statistic", "test", "p_holm", "effect", "n", "n_dropped", "reason"]
 
 
 def _ci(lo: Any, hi: Any) -> str:
@@ -32,8 +32,12 @@ def _claim_rows(claims) -> list[dict[str, Any]]:
     out = []
     for r in claims.to_dict(orient="records"):
         eff = r.get("effect_size")
-        out.append({**r, "CI": _ci(r.get("ci_low"), r.get("ci_high")),
+        v = r.get("value")
+        ci = _ci(r.get("ci_low"), r.get("ci_high"))
+        out.append({**r, "claim": r["id"], "CI": ci,
+                    "estimate [95% CI]": "" if v is None or not math.isfinite(v) else f"{v:.3g} {ci}".strip(),
                     "effect": "" if eff is None or not math.isfinite(eff) else f"{r.get('effect_name', '')} {eff:.3g}",
+                    "testable at": "paper scale" if r.get("needs") == "paper" else "quick scale",
                     "needs": "paper scale" if r.get("needs") == "paper" else "quick scale"})
     return out
 
@@ -102,14 +106,17 @@ def write_study_report(study: Study, data: StudyData, claims, manifest: dict[str
               "fail = enough samples for the test but no significant effect in that direction; inconclusive = "
               "too few samples for the test to reach p < 0.05, or too many unreliable measurements "
               "(rnnlab.studies.claims).")
-    table_cols = list(t.columns)
+    table_cols = [c for c in t.columns if "@" not in c and c not in ("members", "wall_time_s", "final_eval_loss")]
     rows = t.to_dict(orient="records")
     for r in rows:
         r["_page"] = d / "runs" / r["id"] / "index.html" if (d / "runs" / r["id"] / "index.html").is_file() else ""
     sections = [
         {"heading": "Claims", "intro": intro,
-         "tables": [{"caption": "each claim, its statistic across seeds, and the outcome", "columns": _CLAIM_COLUMNS,
-                     "rows": _claim_rows(claims), "sortable": True}]},
+         "tables": [{"caption": "each claim, its estimate across seeds, and the outcome", "columns": _CLAIM_COLUMNS,
+                     "rows": _claim_rows(claims), "sortable": True},
+                    {"caption": "details: the statistic, the test, the Holm-adjusted p over the study's claims, the "
+                                "effect size, the samples used and dropped, and why the outcome is what it is",
+                     "columns": _DETAIL_COLUMNS, "rows": _claim_rows(claims), "sortable": True}]},
         {"heading": "Study", "summary": summary,
          "links": [(d / "claims.json", "claims.json"), (d / "table.csv", "table.csv (one row per network)"),
                    (d / "groups.csv", "groups.csv (one row per condition)")]},
@@ -120,7 +127,8 @@ def write_study_report(study: Study, data: StudyData, claims, manifest: dict[str
         "caption": "one row per condition: networks by status and the group analyses",
         "columns": list(data.groups.columns), "rows": data.groups.to_dict(orient="records"), "sortable": True}]})
     sections.append({"heading": "Networks", "tables": [{
-        "caption": "one row per network (the id links to the network's own page)",
+        "caption": "one row per network (the id links to the network's own page); per-N and per-parameter "
+                   "columns (name@N=n) are in table.csv",
         "columns": table_cols, "rows": rows, "links": {"id": "_page"}, "sortable": True}]})
     return write_page(d / "index.html", f"study {study.name} ({sc.name})", sections,
                       provenance=provenance({"study": f"{study.name} {study.version}"}))
