@@ -4,7 +4,8 @@ For each condition group of a study scale (one ensemble of the scale's seeds, as
 trains it), time ``--steps`` training steps after compilation with the scale's own config,
 then extrapolate to the scale's step budget: the upper bound of its training time (runs that
 converge earlier finish sooner; curricula at large N have longer trials than the first ones,
-so for them the figure is a lower bound). Analyses are not included.
+so for them the figure is a lower bound; ``--levels`` times larger N too and averages the
+cost over the levels, assuming the steps are spent evenly over N). Analyses are not included.
 
     python benchmarks/study_scale.py khajehabdollahi2024 --scale paper --steps 200
 
@@ -19,6 +20,7 @@ import time
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
 def main() -> None:
@@ -27,6 +29,8 @@ def main() -> None:
     ap.add_argument("--scale", default="paper")
     ap.add_argument("--steps", type=int, default=200, help="steps timed per condition group")
     ap.add_argument("--groups", type=int, default=None, help="time only the first K condition groups")
+    ap.add_argument("--levels", type=int, nargs="*", default=None,
+                    help="curricula: also time the step at these levels N (trials grow as 4N+1 steps)")
     args = ap.parse_args()
 
     import rnnlab
@@ -49,17 +53,32 @@ def main() -> None:
             break
         cfg = rs[0].config
         budget = cfg.train.steps
-        timed = cfg.train.model_copy(update={"steps": 2 * args.steps, "eval_every": args.steps,
-                                             "ensemble": len(rs), "threshold": None})
-        keys = jnp.stack([jax.random.PRNGKey(r.config.seed) for r in rs])
+        cur = cfg.train.curriculum
+        levels = [cur.start] + [n for n in (args.levels or []) if n != cur.start] if cur else [None]
         task, model_cfg = cfg.build_task(), cfg.build_model_config()
-        res = rnnlab.train(model_cfg, task, timed, key=keys, progress=False)
-        wall = res.history.wall_time
-        per_step = (wall[1] - wall[0]) / args.steps  # second chunk: compiled, evaluation included
+        keys = jnp.stack([jax.random.PRNGKey(r.config.seed) for r in rs])
+        per_level = {}
+        for n in levels:
+            update = {"steps": 2 * args.steps, "eval_every": args.steps, "ensemble": len(rs), "threshold": None}
+            if n is not None:
+                update["curriculum"] = cur.model_copy(update={"start": n, "threshold": 1.0})
+            res = rnnlab.train(model_cfg, task, cfg.train.model_copy(update=update), key=keys, progress=False)
+            wall = res.history.wall_time
+            per_level[n] = (wall[1] - wall[0]) / args.steps  # second chunk: compiled, evaluation included
+        if cur and len(per_level) > 1:
+            # steps spent evenly over the levels start..max_n (an assumption: the paper's pace is
+            # not recorded), the cost per step interpolated linearly in N between timed levels
+            ns = sorted(per_level)
+            grid = np.linspace(cur.start, cur.max_n, 200)
+            per_step = float(np.mean(np.interp(grid, ns, [per_level[n] for n in ns])))
+        else:
+            per_step = per_level[levels[0]]
         est = per_step * budget
         total += est
-        print(f"  group {i} ({len(rs)} networks, hidden {model_cfg.hidden_size}): {per_step * 1e3:.1f} ms per "
-              f"ensemble step -> {budget} steps: {est / 3600:.2f} h")
+        timed = ", ".join(f"N={n}: {t * 1e3:.1f} ms" if n is not None else f"{t * 1e3:.1f} ms"
+                          for n, t in per_level.items())
+        print(f"  group {i} ({len(rs)} networks, hidden {model_cfg.hidden_size}): per ensemble step {timed} "
+              f"-> {budget} steps: {est / 3600:.2f} h")
     print(f"training, all groups one after another: {total / 3600:.2f} h (2 workers in parallel: about half); "
           f"load average after {os.getloadavg()[0]:.2f}")
 

@@ -119,8 +119,7 @@ def run(
     spec, runs, case_of = _sweep(study, sc, n_seeds)  # validates every run config before anything is created
     d.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    run_spec(spec, runs, d / "runs", ray=ray, workers=workers, progress=progress,
-             on_group=(lambda g: None))
+    run_spec(spec, runs, d / "runs", ray=ray, workers=workers, progress=progress)
     elapsed = time.time() - t0
     _write_manifest(d, study, sc, n_seeds, elapsed)
     return load(study, scale, out=d, progress=progress, _sweep_parts=(spec, runs, case_of))

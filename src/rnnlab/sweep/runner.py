@@ -104,9 +104,12 @@ def run_spec(
                         catalog.update(d, res["id"], status="failed", metrics=res["summary"])
                     bar.advance()
     analyse_runs(spec.analyses, runs, d, workers=1 if ray else n_workers, progress=progress)
-    if on_group is None and progress:
-        on_group = lambda g: print(f"group analyses done: {g}", flush=True)  # noqa: E731
-    analyse_groups(spec, runs, d, on_group=on_group, workers=1 if ray else n_workers)
+    if on_group is not None or not progress or not spec.group_analyses:
+        analyse_groups(spec, runs, d, on_group=on_group, workers=1 if ray else n_workers)
+        return
+    n_groups = len({r.group for r in runs})
+    with _Bar(True, n_groups, 0, "group analyses") as bar:
+        analyse_groups(spec, runs, d, on_group=lambda g: bar.advance(), workers=1 if ray else n_workers)
 
 
 def sweep_group_rows(path: str | Path, root: str | Path | None = None) -> list[dict[str, Any]]:
