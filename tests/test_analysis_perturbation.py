@@ -151,8 +151,15 @@ def test_perturbation_curve_zero_is_exact_and_larger_eps_is_worse(flipflop_net, 
     c = perturbation_curve(model, task, 2, [0.0, 0.1, 0.4, 1.5], n_directions=4)
     assert c.metric.shape == (4, 4)
     np.testing.assert_array_equal(c.metric[0], np.full(4, c.baseline))
+    # A trained network sits near a minimum of its *training* loss, not of this evaluation batch's
+    # metric, so a tiny perturbation may improve the metric by a hair (seen: a drop of -3.8e-4 at
+    # ε = 0.1). What holds: no step up in ε lowers the mean drop by more than 3 standard errors
+    # (over directions), and the largest ε is worse than the smallest non-zero one beyond noise.
     mean_drop = c.drop.mean(axis=1)
-    assert np.all(np.diff(mean_drop) > 0), mean_drop
+    se = c.drop.std(axis=1, ddof=1) / np.sqrt(c.drop.shape[1])
+    step_noise = 3 * np.sqrt(se[1:] ** 2 + se[:-1] ** 2)
+    assert np.all(np.diff(mean_drop) > -step_noise), (mean_drop, se)
+    assert mean_drop[-1] - mean_drop[1] > 3 * np.sqrt(se[-1] ** 2 + se[1] ** 2), (mean_drop, se)
     c.save(tmp_path / "pc")
     back = PerturbationCurve.load(tmp_path / "pc")
     np.testing.assert_array_equal(back.metric, c.metric)
