@@ -352,3 +352,17 @@ def test_parameter_columns_hold_no_dot():
     assert param_column("perturb_drop", "eps", 0.1) == "perturb_drop@eps=0p1"
     assert param_column("perturb_drop", "eps", 2) == "perturb_drop@eps=2"
     assert param_column("gen_metric", "x", 1e-5) == "gen_metric@x=1e-05"
+
+
+def test_dimensionality_of_a_network_without_recurrence_is_one():
+    """With W = 0 and τ = dt, h_t = tanh(U x_t + b); N-parity inputs are bits, so the activity
+    takes two values only: one principal component, participation ratio exactly 1."""
+    task = rnnlab.tasks.get("nparity", n=3)
+
+    def build(gain):
+        return rnnlab.models.config("leaky_rnn", hidden_size=16, gain=gain).build(
+            task.n_inputs, task.n_outputs, jax.random.PRNGKey(0))
+
+    out = ANALYSES["dimensionality"](build(0.0), task, NetworkContext(seed=0))
+    assert out["dim_pcs"] == 1 and out["dim_pr"] == pytest.approx(1.0, abs=1e-9)
+    assert ANALYSES["dimensionality"](build(1.5), task, NetworkContext(seed=0))["dim_pr"] > 1.5

@@ -66,6 +66,7 @@ def _analyses(n_steps: int, n_trials: int) -> list:
         {"name": "perturbation", "params": {"at": "stages", "eps": [0.05, 0.1], "n_draws": 4}},
         {"name": "forgetting", "params": {}},
         {"name": "generalisation", "params": {"at": "stages", "factors": [2.0]}},
+        {"name": "dimensionality", "params": {"at": "stages"}},
     ]
 
 

@@ -97,6 +97,7 @@ ANALYSES: dict[str, Callable[..., dict[str, Any]]] = {
     "rich_lazy": _net.rich_lazy,
     "ablation": _net.ablation,
     "perturbation": _net.perturbation,
+    "dimensionality": _net.dimensionality,
     "forgetting": _cur.forgetting,
     "generalisation": _cur.generalisation,
 }

@@ -29,14 +29,16 @@ from ..errors import ConfigError
 from ..models import RecurrentModel
 from ..tasks import Task
 from ._levels import at_level, param_column, per_n, stage_list, stage_task
+from ._levels import sample as sample_batch
 
 if TYPE_CHECKING:
     from .analyses import NetworkContext
 
-__all__ = ["timescales", "network_timescales", "fixed_points", "rich_lazy", "ablation", "perturbation"]
+__all__ = ["timescales", "network_timescales", "fixed_points", "rich_lazy", "ablation", "perturbation",
+           "dimensionality"]
 
 # salts of ctx.key: one per analysis, so that analyses never share random draws by accident
-_NTS, _FP, _RL, _ABL, _PERT = 11, 12, 13, 14, 15
+_NTS, _FP, _RL, _ABL, _PERT, _DIM = 11, 12, 13, 14, 15, 16
 
 
 # ---- single-neuron τ -----------------------------------------------------------------------
@@ -315,3 +317,27 @@ def perturbation(
         out[param_column("perturb_drop", "eps", e)] = float(np.mean(d))
         out[param_column("perturb_drop_se", "eps", e)] = se
     return out
+
+
+# ---- dimensionality --------------------------------------------------------------------------
+def dimensionality(
+    model: RecurrentModel, task: Task, ctx: "NetworkContext", batch_size: int = 128, variance: float = 0.9
+) -> dict[str, float]:
+    """Dimensionality of the network's activity on task trials (``analysis.pca``).
+
+    On ``batch_size`` trials of the task at its level, the activity ``h_t`` of every (trial, time)
+    sample is one point in R^N; with λ_i the eigenvalues of its covariance:
+    ``dim_pr`` = participation ratio ``(Σλ)² / Σλ²`` (Gao et al. 2017), and ``dim_pcs`` = the
+    number of principal components needed to explain ``variance`` of the total (the measure of
+    Khajehabdollahi, Zeraati et al. 2024, who count PCs up to a maximum explained variance).
+    """
+    if not 0 < variance <= 1:
+        raise ConfigError(f"dimensionality.variance: must be in (0, 1] (got {variance})")
+    from ..analysis import pca
+    from ..models import run
+
+    t = at_level(task, model, name="dimensionality")
+    batch = sample_batch(t, ctx.key(_DIM), batch_size)
+    activity = np.asarray(run(model, batch.inputs, ctx.key(_DIM + 100))[0], dtype=np.float64)
+    p = pca(activity)
+    return {"dim_pr": float(p.participation_ratio), "dim_pcs": float(p.n_for(variance))}
