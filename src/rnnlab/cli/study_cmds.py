@@ -17,7 +17,9 @@ _SCALES = ("quick", "paper")
 
 
 def _minutes(m: float) -> str:
-    return "unknown" if not math.isfinite(m) else f"~{m:.3g} min"
+    if not math.isfinite(m):
+        return "not measured"
+    return f"~{m:.3g} min" if m < 120 else f"~{m / 60:.3g} h"
 
 
 @app.command("list")

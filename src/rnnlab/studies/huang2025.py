@@ -70,7 +70,7 @@ PAPER = Scale(
     analyses=["ood_loss"],
     group_analyses=["degeneracy"],
     expected_minutes=5_800.0,
-    hardware="2 CPU cores (a workstation, a GPU or a Ray cluster is the place for it)",
+    hardware="2 CPU cores; meant for a workstation or a Ray cluster",
     estimate="upper bound by benchmarks/study_scale.py: 12 ensembles of 50 networks, 0.15 s (32 units) to 1.9 s "
              "(512 units) per step, the whole 128,000-step budget, two workers in parallel; networks stop at "
              "the MSE threshold long before that (quick: 800-1,900 steps), so expect a small fraction",

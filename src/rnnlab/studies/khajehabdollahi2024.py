@@ -90,7 +90,7 @@ PAPER = Scale(
     seeds=4,
     analyses=_analyses(100_000, 10),
     expected_minutes=12_600.0,
-    hardware="2 CPU cores (a workstation, a GPU or a Ray cluster is the place for it)",
+    hardware="2 CPU cores; meant for a workstation or a Ray cluster",
     estimate="extrapolated by benchmarks/study_scale.py: time per ensemble step at N = 2, 10, 30 "
              "(0.2, 0.5, 1.5 s for 4 networks of 500 units), interpolated to N = 100 and spread evenly over "
              "the 600,000-step budget; the paper's pace through N is not recorded, so this is an order of magnitude",
