@@ -1,12 +1,9 @@
 """Sweeps: grouping into ensembles, resumability, Ray, and surviving killed processes."""
 
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -138,31 +135,9 @@ def test_killed_worker_and_killed_driver_lose_nothing(tmp_path):
     assert {rid: (d / rid / "model.eqx").stat().st_mtime_ns for rid in done_before} == mtimes
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_ray_cluster_gives_the_same_catalog(tmp_path):
-    pytest.importorskip("ray", reason="Ray is an optional extra (pip install -e '.[ray]')")
-    ray_bin = Path(sys.executable).parent / "ray"
-    if not ray_bin.exists():
-        pytest.skip("the `ray` command is not installed next to this Python")
+def test_ray_cluster_gives_the_same_catalog(tmp_path, ray_cluster):
     path = _write(tmp_path)
-    port = _free_port()
-    ray_tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths must fit in 107 bytes
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
-    start = subprocess.run([str(ray_bin), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}",
-                            "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats",
-                            f"--temp-dir={ray_tmp}"], env=env, capture_output=True, text=True, timeout=180)
-    assert start.returncode == 0, start.stderr[-2000:]
-    try:
-        os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-        counts = run_sweep(path, tmp_path / "ray_runs", ray=f"127.0.0.1:{port}", progress=False)
-    finally:
-        subprocess.run([str(ray_bin), "stop", "--force"], env=env, capture_output=True, timeout=120)
-        shutil.rmtree(ray_tmp, ignore_errors=True)
+    counts = run_sweep(path, tmp_path / "ray_runs", ray=ray_cluster, progress=False)
     assert counts["budget"] == 4
     run_sweep(path, tmp_path / "local_runs", workers=2, progress=False)
     a = _metrics(sweep_rows(path, tmp_path / "ray_runs"))

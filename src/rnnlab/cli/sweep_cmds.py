@@ -17,7 +17,8 @@ _OUT = typer.Option(None, "--out", help="runs folder (the sweep lives in <out>/s
 @app.command("run")
 def run(
     sweep: Path,
-    ray: Optional[str] = typer.Option(None, "--ray", help="Ray cluster address (host:port or 'auto')"),
+    ray: Optional[str] = typer.Option(None, "--ray", help="Ray cluster address (host:port or 'auto'), or 'local': "
+                                      "a one-machine cluster on 127.0.0.1 started for the sweep"),
     workers: Optional[int] = typer.Option(None, help="local worker processes (default: cores)"),
     out: Optional[Path] = _OUT,
     progress: bool = typer.Option(True, help="show a progress bar"),
