@@ -30,8 +30,9 @@ def _weights(run):
 def test_run_directory_catalog_and_report(tmp_path):
     run, res = train_run(CFG, tmp_path, progress=False)
     files = {p.name for p in run.dir.iterdir()}
-    assert {"config.yaml", "model.eqx", "checkpoint.eqx", "checkpoint.json", "history.json", "summary.json",
+    assert {"config.yaml", "model.eqx", "checkpoint.json", "history.json", "summary.json",
             "index.html", "figures"} <= files
+    assert json.loads((run.dir / "checkpoint.json").read_text())["file"] in files  # checkpoint-<k>.eqx
     assert not any(p.name.endswith(".pkl") or p.name.endswith(".pickle") for p in run.dir.rglob("*"))
     assert {p.name for p in (run.dir / "figures").iterdir()} == {"loss.png", "trials.png", "taus.png"}
     page = run.page.read_text()
@@ -78,13 +79,14 @@ def test_nan_marks_run_failed_and_keeps_last_checkpoint(tmp_path):
 
 
 def test_missing_and_corrupt_checkpoints_are_named(tmp_path):
-    run = create_run(CFG, tmp_path)
-    with pytest.raises(CheckpointError, match=r"checkpoint.eqx: checkpoint file missing"):
-        execute(run, resume=True, progress=False)
     done, _ = train_run(CFG, tmp_path, progress=False)
-    blob = (done.dir / "checkpoint.eqx").read_bytes()
-    (done.dir / "checkpoint.eqx").write_bytes(blob[: len(blob) // 2])
-    with pytest.raises(CheckpointError, match=r"checkpoint.eqx: corrupt checkpoint"):
+    state = done.dir / json.loads((done.dir / "checkpoint.json").read_text())["file"]
+    blob = state.read_bytes()
+    state.write_bytes(blob[: len(blob) // 2])
+    with pytest.raises(CheckpointError, match=r"checkpoint-\d+\.eqx: corrupt checkpoint"):
+        execute(done, resume=True, progress=False)
+    state.unlink()
+    with pytest.raises(CheckpointError, match=r"checkpoint-\d+\.eqx: checkpoint file missing"):
         execute(done, resume=True, progress=False)
     with pytest.raises(CheckpointError, match="no such run"):
         open_run("does-not-exist", tmp_path)

@@ -1,4 +1,5 @@
-"""``rnnlab runs list|show``: answered from the SQLite catalog and the run directory."""
+"""``rnnlab runs list|show|reindex``: answered from the SQLite catalog and the run directories;
+``reindex`` rebuilds the catalog from the directories."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..store import STATUSES, open_run, query, runs_root
+from ..store import STATUSES, open_run, query, reindex, runs_root
 
 app = typer.Typer(help="List and inspect runs.", no_args_is_help=True)
 
@@ -61,3 +62,20 @@ def show(run_id: str, out: Optional[Path] = typer.Option(None, help="runs folder
     console.print(json.dumps(run.summary(), indent=1))
     if run.page.is_file():
         console.print(f"report: {run.page.resolve()}")
+
+
+@app.command("reindex")
+def reindex_cmd(out: Optional[Path] = typer.Option(None, help="runs folder")) -> None:
+    """Rebuild the catalog (catalog.sqlite) from the run directories, their config and summary
+    verified; the old catalog is kept as catalog.sqlite.damaged-<time> (or .previous-<time>).
+    Exits with status 1 if a run directory failed verification (it is listed, and left out)."""
+    root = runs_root(out)
+    ids, skipped, aside = reindex(root)
+    console = Console()
+    if aside is not None:
+        console.print(f"previous catalog moved to {aside}")
+    console.print(f"catalog {root / 'catalog.sqlite'} rebuilt: {len(ids)} runs")
+    for run_id, err in skipped.items():
+        console.print(f"[red]left out[/] {run_id}: {err}", soft_wrap=True)
+    if skipped:
+        raise typer.Exit(1)

@@ -1,14 +1,16 @@
-"""Run directories: create, execute (with periodic checkpoints), resume, load.
+"""Run directories: create, execute (with periodic checkpoints), resume, load, reindex.
 
 A run directory ``<root>/<id>/`` holds::
 
-    config.yaml       the validated run config (written first, atomically)
-    checkpoint.eqx    the latest training state (+ checkpoint.json: history, counter, checksum)
-    model.eqx         final weights (Equinox leaf serialisation; never pickle)
+    config.yaml       the validated run config (+ config.yaml.sha256; written first)
+    checkpoint-<k>.eqx, checkpoint.json
+                      the latest training state, and its history, counter and checksums
+                      (``checkpoint.py``; ``checkpoint.eqx`` in older runs)
+    model.eqx         final weights (Equinox leaf serialisation; never pickle) (+ .sha256)
     initial_model.eqx the weights training started from (+ .sha256)
     stages/N{n}.eqx   curriculum: the model at the evaluation where it passed N (+ .sha256);
                       stages/m{e}-N{n}.eqx for member e of an ensemble run
-    history.json      the evaluation record;  summary.json: status and final metrics
+    history.json      the evaluation record;  summary.json: status and final metrics (+ .sha256)
     figures/*.png     loss curve, example trials, τ histogram;  index.html gathers them
 
 and the catalog ``<root>/catalog.sqlite`` has one row per run. A config is validated in
@@ -17,6 +19,37 @@ a failed run (non-finite loss) is marked ``failed`` with its last good checkpoin
 interrupted run is marked ``interrupted`` and ``resume`` continues it to the same end state.
 The initial model and the stage models are written as training reaches them (from the
 per-evaluation hook), so an interrupted run keeps them and its resumption reports them too.
+
+Guarantees (a crash is a killed process, ``kill -9`` included, or a power loss: every file
+is written to a temporary file, fsynced, renamed into place and its folder fsynced):
+
+- Every file the store reads back is verified before use: ``<file>.sha256`` beside it
+  (``checkpoint.write_checked``; the digest is written first, then the file) or, for
+  ``checkpoint.json``, a checksum inside it. A changed byte or a truncation is a one-line
+  ``CheckpointError`` naming the file; it is never read as other weights, history or config.
+- A crash at any instant leaves a resumable run, and ``execute(run, resume=True)`` (``rnnlab
+  train --resume``) ends bit-identical to an uninterrupted run (weights, optimiser state,
+  history apart from wall times). Training resumes from the last committed checkpoint
+  (``checkpoint.py``: a new pair is committed by one rename, the previous one deleted only
+  afterwards), or from the start if the crash came before the first checkpoint committed.
+  The initial and stage models are rewritten as training passes them again.
+- A crash while creating a run leaves either no ``config.yaml`` (no run) or a complete run
+  directory, which may lack its catalog row: ``runs reindex`` adds it.
+- A crash while a run is finished (``_finish``: weights, history, page, summary, then the
+  catalog) can leave one of those files missing or failing its checksum (the error names it)
+  and the catalog row saying ``running``; resuming rewrites them all from the final
+  checkpoint, which was committed before any of them.
+- The catalog is an index, rebuilt from the run directories by ``reindex``
+  (``rnnlab runs reindex``); a damaged one is reported by ``catalog.CatalogError`` with that
+  advice. Only what the directories hold comes back: a sweep's analysis metrics return at the
+  next ``rnnlab sweep run`` (from its cache), and sweep runs that left no directory are run again.
+
+Run directories written before checksums existed (no ``config.yaml.sha256``) still load,
+**unverified**: their config, weights, history and summary are read as they are (a file that
+has a ``.sha256`` is still checked), and their format-1 checkpoint resumes.
+
+Test hook: ``RNNLAB_FAULT=checkpoint:<stage>[@n]`` or ``write:<file name>[@n]`` makes the
+process exit with status 137 at that point of a write (``_faults.py``).
 """
 
 from __future__ import annotations
@@ -29,7 +62,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
-import equinox as eqx
 import jax
 import numpy as np
 import yaml
@@ -39,13 +71,15 @@ from ..errors import CheckpointError, ConfigError, NonFiniteLossError
 from ..models import RecurrentModel
 from ..train import Checkpoint, History, StageModels, TrainResult, initial_state, layout_task, member, train
 from . import catalog
-from ._atomic import write_atomic, write_text_atomic
-from .checkpoint import META_FILE, load_checkpoint, read_checked, save_checkpoint, serialise, write_checked
+from .checkpoint import (digest_path, has_checkpoint, load_checkpoint, read_checked, read_meta, read_verified,
+                         save_checkpoint, serialise, write_checked)
 from .status import is_finished, run_status
 
+CONFIG_FILE = "config.yaml"
 INITIAL_FILE = "initial_model.eqx"
 
-__all__ = ["Run", "runs_root", "create_run", "execute", "open_run", "train_run", "run_summary", "write_finished_run"]
+__all__ = ["Run", "runs_root", "create_run", "execute", "open_run", "train_run", "run_summary", "write_finished_run",
+           "reindex"]
 
 
 def runs_root(root: str | Path | None = None) -> Path:
@@ -55,7 +89,8 @@ def runs_root(root: str | Path | None = None) -> Path:
 
 @dataclass(frozen=True)
 class Run:
-    """A handle on one run directory."""
+    """A handle on one run directory. Every reader verifies the file's checksum (a run written
+    before checksums existed reads back unverified; see the module docstring)."""
 
     root: Path
     id: str
@@ -68,30 +103,55 @@ class Run:
     def page(self) -> Path:
         return self.dir / "index.html"
 
+    @property
+    def checked(self) -> bool:
+        """Whether the run records checksums (``config.yaml.sha256``); if not, reads are unverified."""
+        return digest_path(self.dir / CONFIG_FILE).is_file()
+
+    def _read(self, name: str) -> bytes:
+        return read_verified(self.dir / name, required=self.checked)
+
+    def _json(self, name: str) -> Any:
+        try:
+            return json.loads(self._read(name))
+        except ValueError as e:  # only an unverified (old) run gets here with a damaged file
+            raise CheckpointError(f"{self.dir / name}: not valid JSON ({e.__class__.__name__})") from None
+
     def config(self) -> RunConfig:
-        path = self.dir / "config.yaml"
+        path = self.dir / CONFIG_FILE
         if not path.is_file():
             raise CheckpointError(f"{path}: run config missing")
-        return parse_config(yaml.safe_load(path.read_text()), str(path))
+        try:
+            data = yaml.safe_load(read_verified(path, required=False))
+        except yaml.YAMLError as e:
+            raise CheckpointError(f"{path}: not valid YAML ({e.__class__.__name__})") from None
+        return parse_config(data, str(path))
 
     def summary(self) -> dict[str, Any]:
+        """``summary.json`` (``{}`` if the run has none yet, or was killed between writing its
+        digest and the file)."""
         path = self.dir / "summary.json"
-        return json.loads(path.read_text()) if path.is_file() else {}
+        if not path.is_file():
+            return {}
+        out = self._json(path.name)
+        if not isinstance(out, dict):
+            raise CheckpointError(f"{path}: not a run summary")
+        return out
 
     def history(self) -> History:
-        return History.from_dict(json.loads((self.dir / "history.json").read_text()))
+        return _history(self._json("history.json"), self.dir / "history.json")
 
     def load_model(self) -> RecurrentModel:
-        """The trained model (stacked over members for an ensemble run)."""
+        """The trained model (stacked over members for an ensemble run).
+
+        Raises:
+            CheckpointError: ``model.eqx`` is missing, fails its checksum or does not fit the config.
+        """
         cfg = self.config()
         path = self.dir / "model.eqx"
         if not path.is_file():
             raise CheckpointError(f"{path}: no trained weights (run status: {self.summary().get('status', 'unknown')})")
-        skeleton = _skeleton(cfg).model
-        try:
-            return eqx.tree_deserialise_leaves(path, skeleton)
-        except Exception as e:
-            raise CheckpointError(f"{path}: weights do not match the run's config ({e})") from None
+        return read_checked(path, _skeleton(cfg).model, required=self.checked)
 
     def load_initial_model(self) -> RecurrentModel:
         """The model training started from (stacked over members for an ensemble run).
@@ -114,8 +174,16 @@ class Run:
     def _history_so_far(self) -> History:
         if (self.dir / "history.json").is_file():
             return self.history()
-        meta = self.dir / META_FILE
-        return History.from_dict(json.loads(meta.read_text())["history"]) if meta.is_file() else History(1, "")
+        if has_checkpoint(self.dir):
+            return _history(read_meta(self.dir)["history"], self.dir / "checkpoint.json")
+        return History(1, "")
+
+
+def _history(d: Any, path: Path) -> History:
+    try:
+        return History.from_dict(d)
+    except TypeError as e:
+        raise CheckpointError(f"{path}: not a training history ({e.__class__.__name__})") from None
 
 
 def _skeleton(cfg: RunConfig):
@@ -143,6 +211,10 @@ def _write_new_stages(run_dir: Path, ckpt: Checkpoint, written: set) -> None:
             written.add(k)
 
 
+def _write_json(run: Run, name: str, data: Any, **kw: Any) -> None:
+    write_checked(run.dir / name, json.dumps(data, **kw).encode())
+
+
 def _now() -> str:
     return _dt.datetime.now().isoformat(timespec="seconds")
 
@@ -155,7 +227,8 @@ def _row(run: Run, cfg: RunConfig, **extra: Any) -> dict[str, Any]:
 
 
 def create_run(cfg: RunConfig | dict, root: str | Path | None = None, run_id: str | None = None) -> Run:
-    """Validate ``cfg`` in full, then create the run directory and its catalog row."""
+    """Validate ``cfg`` in full, then create the run directory (config and its checksum) and
+    its catalog row."""
     cfg = parse_config(cfg.model_dump() if isinstance(cfg, RunConfig) else cfg)
     root = runs_root(root)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -163,7 +236,7 @@ def create_run(cfg: RunConfig | dict, root: str | Path | None = None, run_id: st
     if run.dir.exists():
         raise ConfigError(f"run id '{run.id}': directory {run.dir} already exists")
     run.dir.mkdir(parents=True)
-    write_text_atomic(run.dir / "config.yaml", cfg.to_yaml())
+    write_checked(run.dir / CONFIG_FILE, cfg.to_yaml().encode())
     catalog.upsert(root, _row(run, cfg, status="created", created=_now()))
     return run
 
@@ -171,8 +244,8 @@ def create_run(cfg: RunConfig | dict, root: str | Path | None = None, run_id: st
 def open_run(run_id: str, root: str | Path | None = None) -> Run:
     """The run ``run_id`` (a directory name under the runs folder, or a path to one)."""
     p = Path(run_id)
-    run = Run(p.parent, p.name) if (p / "config.yaml").is_file() else Run(runs_root(root), run_id)
-    if not (run.dir / "config.yaml").is_file():
+    run = Run(p.parent, p.name) if (p / CONFIG_FILE).is_file() else Run(runs_root(root), run_id)
+    if not (run.dir / CONFIG_FILE).is_file():
         raise CheckpointError(f"{run.dir}: no such run (no config.yaml)")
     return run
 
@@ -187,8 +260,9 @@ def execute(
 ) -> TrainResult:
     """Train the run's config, checkpointing every ``checkpoint_every`` evaluations.
 
-    With ``resume=True`` training continues from the run's checkpoint (``CheckpointError``
-    if it or a stage model it lists is missing or corrupt). ``on_eval`` is an extra
+    With ``resume=True`` training continues from the run's checkpoint, or starts from the
+    beginning if none was ever committed (a crash before the first one); ``CheckpointError``
+    if the checkpoint or a stage model it lists is corrupt. ``on_eval`` is an extra
     per-evaluation hook. The initial model and each new stage model are written at every
     evaluation, before the checkpoint that lists them.
     """
@@ -196,7 +270,7 @@ def execute(
     task, model_cfg = cfg.build_task(), cfg.build_model_config()
     key = jax.random.PRNGKey(cfg.seed)
     start, written = None, set()
-    if resume:
+    if resume and has_checkpoint(run.dir):
         start = load_checkpoint(run.dir, _skeleton(cfg))
         initial = run.load_initial_model() if (run.dir / INITIAL_FILE).is_file() else None
         start = replace(start, initial_model=initial, stage_models=_load_stages(run.dir, cfg, start.history))
@@ -217,7 +291,7 @@ def execute(
         raise
     except BaseException as err:
         catalog.update(run.root, run.id, status="interrupted")
-        write_text_atomic(run.dir / "summary.json", json.dumps({"status": "interrupted", "error": repr(err)}))
+        _write_json(run, "summary.json", {"status": "interrupted", "error": repr(err)})
         raise
     save_checkpoint(run.dir, Checkpoint(result.state, result.history, len(result.history.step)))
     _finish(run, cfg, task, result, status=run_status(result.history))
@@ -250,13 +324,12 @@ def run_summary(cfg: RunConfig, h: History, status: str | None = None) -> dict[s
 
 
 def _finish(run: Run, cfg: RunConfig, task, result: TrainResult, status: str, error: str | None = None) -> None:
-    """Write weights, history, summary, figures and page; update the catalog."""
+    """Write weights, history, figures and page, then the summary; update the catalog."""
     from ..report import write_run_report
 
     if is_finished(status):
-        data = serialise(result.model)
-        write_atomic(run.dir / "model.eqx", lambda f: f.write(data))
-    write_text_atomic(run.dir / "history.json", json.dumps(result.history.to_dict()))
+        write_checked(run.dir / "model.eqx", serialise(result.model))
+    _write_json(run, "history.json", result.history.to_dict())
     summary = run_summary(cfg, result.history, status)
     if error:
         summary["error"] = error
@@ -267,7 +340,7 @@ def _finish(run: Run, cfg: RunConfig, task, result: TrainResult, status: str, er
                 update={"n": int(np.max(result.history.level[-1]))})
         write_run_report(run.dir, f"rnnlab run {run.id}", result.model, shown, result.history, summary,
                          ensemble=cfg.train.ensemble is not None)
-    write_text_atomic(run.dir / "summary.json", json.dumps(summary, indent=1))
+    _write_json(run, "summary.json", summary, indent=1)
     catalog.update(run.root, run.id, status=status, metrics=summary, duration=summary["wall_time_s"])
 
 
@@ -278,24 +351,63 @@ def write_finished_run(
     """Write a run trained elsewhere (a sweep worker): config, weights, history, summary, catalog row.
 
     ``initial_model`` and ``stage_models`` (``{N: bytes}``, the files ``history.passed`` names)
-    are the serialised initial and curriculum stage models, written with their checksums.
-    Files are written atomically, the catalog row last; writing the same run again replaces it.
+    are the serialised initial and curriculum stage models. Every file is written atomically
+    with its checksum, the catalog row last; writing the same run again replaces it.
     """
     run = Run(Path(root), run_id)
     run.dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(run.dir / "config.yaml", cfg.to_yaml())
+    write_checked(run.dir / CONFIG_FILE, cfg.to_yaml().encode())
     if initial_model is not None:
         write_checked(run.dir / INITIAL_FILE, initial_model)
     for p in history.passed:
         if stage_models and p["n"] in stage_models:
             write_checked(run.dir / p["file"], stage_models[p["n"]])
     if is_finished(summary["status"]):
-        write_atomic(run.dir / "model.eqx", lambda f: f.write(model_bytes))
-    write_text_atomic(run.dir / "history.json", json.dumps(history.to_dict()))
-    write_text_atomic(run.dir / "summary.json", json.dumps(summary, indent=1))
+        write_checked(run.dir / "model.eqx", model_bytes)
+    _write_json(run, "history.json", history.to_dict())
+    _write_json(run, "summary.json", summary, indent=1)
     catalog.upsert(run.root, _row(run, cfg, status=summary["status"], metrics=summary, created=_now(),
                                   duration=summary.get("wall_time_s")))
     return run
+
+
+def _catalog_row(run: Run) -> dict[str, Any]:
+    """The catalog row of ``run`` as its directory tells it (config and summary verified).
+
+    Without a summary the run was killed (``interrupted``) if it committed a checkpoint, else
+    it never trained (``created``); ``created`` is the time of ``config.yaml``. An interrupted
+    run's metrics and duration are empty, as ``execute`` leaves them.
+    """
+    cfg, summary = run.config(), run.summary()
+    status = summary.get("status") or ("interrupted" if has_checkpoint(run.dir) else "created")
+    done = status != "interrupted" and bool(summary)
+    created = _dt.datetime.fromtimestamp((run.dir / CONFIG_FILE).stat().st_mtime).isoformat(timespec="seconds")
+    return _row(run, cfg, status=status, metrics=summary if done else {}, created=created,
+                duration=summary.get("wall_time_s") if done else None)
+
+
+def reindex(root: str | Path | None = None) -> tuple[list[str], dict[str, str], Path | None]:
+    """Rebuild ``<root>/catalog.sqlite`` from the run directories under ``root``.
+
+    Every folder with a ``config.yaml`` is read back (config and summary verified) into a row;
+    a run that fails verification is left out and reported. The new catalog is built aside and
+    renamed into place; the previous file, damaged or not, is kept as
+    ``catalog.sqlite.damaged-<time>`` or ``catalog.sqlite.previous-<time>``. Run it while no
+    run of ``root`` is training (a run without a summary is listed as ``interrupted``).
+
+    Returns:
+        ``(ids, skipped, aside)``: the run ids indexed, ``{id: error}`` for those left out, and
+        where the previous catalog went (``None`` if there was none).
+    """
+    root = runs_root(root)
+    rows, skipped = [], {}
+    for run_dir in catalog.run_dirs(root):
+        try:
+            rows.append(_catalog_row(Run(root, run_dir.name)))
+        except (CheckpointError, ConfigError) as e:
+            skipped[run_dir.name] = str(e)
+    aside = catalog.rebuild(root, rows)
+    return [r["id"] for r in rows], skipped, aside
 
 
 def train_run(cfg: RunConfig | dict, root: str | Path | None = None, **kw: Any) -> tuple[Run, TrainResult]:
