@@ -9,8 +9,10 @@ Public API: ``tasks``, ``models``, ``train``, ``store``, ``report`` and the name
 """
 
 from ._compilation_cache import enable_compilation_cache
+from ._host_devices import single_threaded_eigen
 
 enable_compilation_cache()
+single_threaded_eigen()  # one seed, one run: the command line's XLA CPU numerics (rnnlab._host_devices)
 
 from . import models, tasks  # noqa: E402
 from ._host_devices import use_host_devices

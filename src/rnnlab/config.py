@@ -43,7 +43,12 @@ class RunConfig(BaseModel):
     task: TaskSpec
     model: ModelSpec = ModelSpec()
     train: TrainConfig = TrainConfig()
-    seed: int = Field(0, description="PRNG seed of initialisation and data")
+    seed: int = Field(
+        0, ge=0, lt=2**32,
+        description="PRNG seed: key = PRNGKey(seed); initialisation from fold_in(key, 0), training data "
+        "from fold_in(key, 1), evaluation batches from fold_in(key, 2). PRNGKey keeps 32 bits, so "
+        "0 <= seed < 2**32 (one run per seed)",
+    )
 
     def build_task(self) -> tasks.Task:
         try:

@@ -21,7 +21,7 @@ def train(
     lr: float = typer.Option(1e-3, help="learning rate"),
     batch_size: int = typer.Option(64, help="trials per step"),
     optimizer: str = typer.Option("adam", help="adam | adamw | sgd"),
-    seed: int = typer.Option(0, help="PRNG seed"),
+    seed: int = typer.Option(0, help="PRNG seed, 0 <= seed < 2**32 (the same run as rnnlab.train(..., key=seed))"),
     ensemble: Optional[int] = typer.Option(None, help="train this many networks at once"),
     threshold: Optional[float] = typer.Option(None, help="stop when the task metric reaches this"),
     curriculum: Optional[str] = typer.Option(None, help="single | multi (nparity/ndms)"),
