@@ -4,8 +4,10 @@ cluster listens is a one-line error."""
 
 import ipaddress
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,13 +23,18 @@ _STALE = "0123abcd" * 8  # a token of an earlier local session, not of any runni
 
 @pytest.fixture
 def home(tmp_path, monkeypatch):
-    """An empty home folder, with no Ray authentication settings in the environment."""
+    """An empty home folder and a Ray temp folder of the test's own (``RAY_TMPDIR``: short, as
+    Ray's socket paths must fit in 107 bytes), with no Ray authentication settings in the
+    environment."""
     h = tmp_path / "home"
     h.mkdir()
     monkeypatch.setenv("HOME", str(h))
     for k in _AUTH_ENV:
         monkeypatch.delenv(k, raising=False)
-    return h
+    ray_tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")
+    monkeypatch.setenv("RAY_TMPDIR", ray_tmp)
+    yield h
+    shutil.rmtree(ray_tmp, ignore_errors=True)
 
 
 @pytest.fixture
