@@ -29,7 +29,8 @@ def train(
     param: Optional[list[str]] = typer.Option(None, "--param", "-p", help="task parameter KEY=VALUE"),
     model_param: Optional[list[str]] = typer.Option(None, "--model-param", "-m", help="model parameter KEY=VALUE"),
     config: Optional[Path] = typer.Option(None, help="YAML run config (replaces the flags above)"),
-    resume: Optional[str] = typer.Option(None, help="resume the interrupted run with this id or path"),
+    resume: Optional[str] = typer.Option(
+        None, help="resume the interrupted run with this id or path (refused while another process trains it)"),
     out: Optional[Path] = typer.Option(None, help="runs folder (default $RNNLAB_RUNS or ./runs)"),
     progress: bool = typer.Option(True, help="show a progress bar"),
 ) -> None:
@@ -38,7 +39,7 @@ def train(
     if resume:
         run = open_run(resume, out)
         console.print(f"resuming run [bold]{run.id}[/]")
-        execute(run, resume=True, progress=progress)
+        _execute(run, resume=True, progress=progress)
     else:
         if config is not None:
             cfg = load_config(config)
@@ -55,9 +56,18 @@ def train(
             }, "options")
         run = create_run(cfg, out)
         console.print(f"run [bold]{run.id}[/] in {run.dir}")
-        execute(run, progress=progress)
+        _execute(run, progress=progress)
     s = run.summary()
     reached = f"; N reached {max(s['max_n_reached'])}" if s.get("max_n_reached") else ""
     console.print(f"status {s.get('status')}{reached}; " + ", ".join(
         f"{k} {v:.4g}" for k, v in s.items() if k.startswith("final_") and isinstance(v, float)))
     console.print(f"report: {run.page.resolve()}")
+
+
+def _execute(run, **kw) -> None:
+    """``execute``, naming the run to resume when Ctrl-C or SIGTERM stops it (exit status 130)."""
+    try:
+        execute(run, **kw)
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted; resume with `rnnlab train --resume {run.id}`", err=True)
+        raise

@@ -12,6 +12,7 @@ A run directory ``<root>/<id>/`` holds::
                       stages/m{e}-N{n}.eqx for member e of an ensemble run
     history.json      the evaluation record;  summary.json: status and final metrics (+ .sha256)
     figures/*.png     loss curve, example trials, τ histogram;  index.html gathers them
+    run.lock          while a process trains the run: its flock, PID and host (``_lock.py``)
 
 and the catalog ``<root>/catalog.sqlite`` has one row per run. A config is validated in
 full before the directory is created. A run ends ``converged`` or ``budget`` (``status.py``);
@@ -71,6 +72,7 @@ from ..errors import CheckpointError, ConfigError, NonFiniteLossError
 from ..models import RecurrentModel
 from ..train import Checkpoint, History, StageModels, TrainResult, initial_state, layout_task, member, train
 from . import catalog
+from ._lock import run_lock, sigterm_interrupts
 from .checkpoint import (digest_path, has_checkpoint, load_checkpoint, read_checked, read_meta, read_verified,
                          save_checkpoint, serialise, write_checked)
 from .status import is_finished, run_status
@@ -265,7 +267,23 @@ def execute(
     if the checkpoint or a stage model it lists is corrupt. ``on_eval`` is an extra
     per-evaluation hook. The initial model and each new stage model are written at every
     evaluation, before the checkpoint that lists them.
+
+    While it trains, the process holds ``run.lock`` in the run directory (``_lock.py``): a
+    second ``execute`` of the run, ``resume`` included, is refused with ``ConfigError`` naming
+    the owner's PID while the owner lives, and takes over once it is dead (``kill -9``
+    included). SIGTERM is handled as Ctrl-C (in the main thread; the previous handler is
+    restored afterwards): either one marks the run ``interrupted`` in its summary and the
+    catalog, keeps its last committed checkpoint and re-raises ``KeyboardInterrupt``.
+
+    Raises:
+        ConfigError: another live process is training the run.
     """
+    with run_lock(run.dir, run.id), sigterm_interrupts():
+        return _execute(run, resume, progress, checkpoint_every, on_eval)
+
+
+def _execute(run: Run, resume: bool, progress: bool, checkpoint_every: int,
+             on_eval: Callable[[Checkpoint], None] | None) -> TrainResult:
     cfg = run.config()
     task, model_cfg = cfg.build_task(), cfg.build_model_config()
     key = jax.random.PRNGKey(cfg.seed)
@@ -290,12 +308,21 @@ def execute(
         _finish(run, cfg, task, err.result, status="failed", error=str(err))
         raise
     except BaseException as err:
-        catalog.update(run.root, run.id, status="interrupted")
-        _write_json(run, "summary.json", {"status": "interrupted", "error": repr(err)})
+        _mark_interrupted(run, err)
         raise
-    save_checkpoint(run.dir, Checkpoint(result.state, result.history, len(result.history.step)))
-    _finish(run, cfg, task, result, status=run_status(result.history))
+    try:  # the final checkpoint is committed before any finished file (resume rewrites them)
+        save_checkpoint(run.dir, Checkpoint(result.state, result.history, len(result.history.step)))
+        _finish(run, cfg, task, result, status=run_status(result.history))
+    except BaseException as err:
+        _mark_interrupted(run, err)
+        raise
     return result
+
+
+def _mark_interrupted(run: Run, err: BaseException) -> None:
+    """Summary and catalog say ``interrupted`` (Ctrl-C, SIGTERM, or an error outside training)."""
+    catalog.update(run.root, run.id, status="interrupted")
+    _write_json(run, "summary.json", {"status": "interrupted", "error": repr(err)})
 
 
 def run_summary(cfg: RunConfig, h: History, status: str | None = None) -> dict[str, Any]:
