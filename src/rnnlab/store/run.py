@@ -70,7 +70,7 @@ import yaml
 from ..config import RunConfig, parse_config
 from ..errors import CheckpointError, ConfigError, NonFiniteLossError
 from ..models import RecurrentModel
-from ..train import Checkpoint, History, StageModels, TrainResult, initial_state, layout_task, member, train
+from ..train import Checkpoint, History, StageModels, TrainResult, final_task, initial_state, member, train
 from . import catalog
 from ._lock import run_lock, sigterm_interrupts
 from .checkpoint import (digest_path, has_checkpoint, load_checkpoint, read_checked, read_meta, read_verified,
@@ -361,10 +361,7 @@ def _finish(run: Run, cfg: RunConfig, task, result: TrainResult, status: str, er
     if error:
         summary["error"] = error
     if result.history.step:
-        shown = task
-        if cfg.train.curriculum:
-            shown = layout_task(task, cfg.train.curriculum).model_copy(
-                update={"n": int(np.max(result.history.level[-1]))})
+        shown = final_task(task, cfg.train.curriculum, result.history.level)
         write_run_report(run.dir, f"rnnlab run {run.id}", result.model, shown, result.history, summary,
                          ensemble=cfg.train.ensemble is not None)
     _write_json(run, "summary.json", summary, indent=1)

@@ -11,8 +11,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..report.html import provenance, write_page
 from ._base import Study, StudyData
 
@@ -57,7 +55,7 @@ def _run_pages(data: StudyData, progress: bool) -> None:
     from ..report import write_run_report
     from ..store.run import Run
     from ..store.status import is_finished
-    from ..train.curricula import layout_task
+    from ..train.curricula import final_task
 
     root = data.dir / "runs"
     todo = [i for i, s in zip(data.table["id"], data.table["status"])
@@ -71,10 +69,8 @@ def _run_pages(data: StudyData, progress: bool) -> None:
         for rid in todo:
             run = Run(root, rid)
             cfg = run.config()
-            task = cfg.build_task()
             hist = run.history()
-            if cfg.train.curriculum:
-                task = layout_task(task, cfg.train.curriculum).model_copy(update={"n": int(np.max(hist.level[-1]))})
+            task = final_task(cfg.build_task(), cfg.train.curriculum, hist.level)
             write_run_report(run.dir, f"{data.dir.name}: network {rid}", run.load_model(), task, hist,
                              run.summary(), ensemble=False)
             bar.advance()

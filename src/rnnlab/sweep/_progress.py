@@ -27,3 +27,8 @@ class Bar:
     def advance(self):
         if self.enabled:
             self.p.advance(self.t)
+
+    def finish(self):
+        """Show the stage complete (items found already done were never advanced)."""
+        if self.enabled:
+            self.p.update(self.t, completed=self.p.tasks[0].total)

@@ -58,7 +58,7 @@ def _read_cache(run_dir: Path) -> dict[str, Any]:
 def _context(run: Run, seed: int) -> tuple[NetworkContext, Any]:
     """The run read back from its directory as an analysis sees it, and the task of its final
     model (for a curriculum: the task at the last level reached, laid out for the model's heads)."""
-    from ..train.curricula import stage_task
+    from ..train.curricula import final_task, stage_task
 
     cfg = run.config()
     task, cur = cfg.build_task(), cfg.train.curriculum
@@ -67,10 +67,7 @@ def _context(run: Run, seed: int) -> tuple[NetworkContext, Any]:
     stages = run.stage_models() if (run.dir / "stages").is_dir() else {}
     task_at = (lambda n: stage_task(task, cur, n)) if cur else None
     ctx = NetworkContext(initial_model=initial, stage_models=stages, history=history, seed=seed, task_at=task_at)
-    if cur:
-        level = int(history.level[-1][0]) if history.level else cur.start
-        return ctx, stage_task(task, cur, level)
-    return ctx, task
+    return ctx, final_task(task, cur, history.level)
 
 
 def _analyse_one(job: tuple[str, str, int, list[Any]]) -> dict[str, Any]:
@@ -97,28 +94,26 @@ def analyse_runs(
     if not specs:
         return 0
     status = {r["id"]: r for r in catalog.query(d)}
-    jobs, keys = [], {}
+    jobs, keys, caches, todo = [], {}, {}, {}
     for r in runs:
         row = status.get(r.id)
         if row is None or not is_finished(row["status"]) or not (d / r.id / "model.eqx").is_file():
             continue
         sha = _weights_sha(d / r.id)
-        cache = _read_cache(d / r.id)
-        ks = [_spec_key(s, sha) for s in specs]
-        keys[r.id] = ks
-        missing = [s for s, k in zip(specs, ks) if k not in cache]
-        if missing:
-            jobs.append((str(d), r.id, r.config.seed, missing))
+        caches[r.id] = cache = _read_cache(d / r.id)
+        keys[r.id] = ks = [_spec_key(s, sha) for s in specs]
+        todo[r.id] = [(s, k) for s, k in zip(specs, ks) if k not in cache]
+        if todo[r.id]:
+            jobs.append((str(d), r.id, r.config.seed, [s for s, _ in todo[r.id]]))
         else:
             _publish(d, r.id, ks, cache, row)
     if not jobs:
         return 0
     with Bar(progress, len(jobs), 0, "analyse") as bar:
-        for (_, run_id, _, missing), results in zip(jobs, _map(_analyse_one, jobs, workers)):
-            cache = _read_cache(d / run_id)
-            sha = _weights_sha(d / run_id)
-            for i, spec in enumerate(missing):
-                cache[_spec_key(spec, sha)] = {"spec": spec, "results": results[str(i)]}
+        for (_, run_id, _, _), results in zip(jobs, _map(_analyse_one, jobs, workers)):
+            cache = caches[run_id]
+            for i, (spec, key) in enumerate(todo[run_id]):
+                cache[key] = {"spec": spec, "results": results[str(i)]}
             write_text_atomic(d / run_id / _CACHE, json.dumps(cache, indent=1))
             _publish(d, run_id, keys[run_id], cache, status[run_id])
             bar.advance()

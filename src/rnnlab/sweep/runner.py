@@ -110,6 +110,7 @@ def run_spec(
     n_groups = len({r.group for r in runs})
     with _Bar(True, n_groups, 0, "group analyses") as bar:
         analyse_groups(spec, runs, d, on_group=lambda g: bar.advance(), workers=1 if ray else n_workers)
+        bar.finish()
 
 
 def sweep_group_rows(path: str | Path, root: str | Path | None = None) -> list[dict[str, Any]]:

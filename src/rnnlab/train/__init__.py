@@ -1,7 +1,7 @@
 """Training: BPTT with masked losses, curricula and ensembles, all under one jitted loop."""
 
 from .config import CurriculumConfig, TrainConfig
-from .curricula import layout_task
+from .curricula import final_task, layout_task
 from .history import History, stage_file
 from .loop import (
     Checkpoint, StageModels, TrainResult, TrainState, initial_state, make_step, member, member_keys, shard_members,
@@ -11,6 +11,6 @@ from .optim import make_optimizer
 
 __all__ = [
     "CurriculumConfig", "TrainConfig", "History", "Checkpoint", "StageModels", "TrainResult", "TrainState",
-    "initial_state", "layout_task", "make_optimizer", "make_step", "member", "member_keys", "shard_members",
+    "final_task", "initial_state", "layout_task", "make_optimizer", "make_step", "member", "member_keys", "shard_members",
     "stage_file", "train",
 ]

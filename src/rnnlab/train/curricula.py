@@ -38,6 +38,15 @@ def layout_task(task: Task, cur: CurriculumConfig) -> Task:
     return stage_task(task, cur, cur.max_n)
 
 
+def final_task(task: Task, cur: CurriculumConfig | None, level: list[list[int]]) -> Task:
+    """The task a trained model is shown and analysed on: without a curriculum ``task`` itself;
+    with one, the task at the highest level any member had at the last evaluation
+    (``History.level[-1]``; ``cur.start`` before any), laid out for the model's heads."""
+    if cur is None:
+        return task
+    return stage_task(task, cur, int(np.max(level[-1])) if level else cur.start)
+
+
 def advance(
     cur: CurriculumConfig, level: np.ndarray, head_metrics: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
