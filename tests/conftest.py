@@ -1,3 +1,4 @@
+import importlib
 import os
 import secrets
 import shutil
@@ -18,6 +19,19 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import matplotlib
 
 matplotlib.use("Agg")
+
+
+def peer(name: str, install: str):
+    """The module ``name`` of a peer library that a cross-check compares rnnlab against (PyTorch,
+    snnTorch, NeuroGym): skipped with ``install`` as the reason where it is not installed, as in
+    the README's plain test run. With ``RNNLAB_REQUIRE_PEERS=1`` (set by ``.ci/run``'s peer steps)
+    a missing peer fails the test instead, so CI cannot pass with the cross-checks skipped."""
+    if os.environ.get("RNNLAB_REQUIRE_PEERS") != "1":
+        return pytest.importorskip(name, reason=f"{name} is not installed: {install}")
+    try:
+        return importlib.import_module(name)
+    except ImportError as e:
+        pytest.fail(f"RNNLAB_REQUIRE_PEERS=1 but {name} cannot be imported ({e}): {install}", pytrace=False)
 
 
 def _free_port() -> int:

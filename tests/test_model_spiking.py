@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from conftest import peer
 from rnnlab import models
 from rnnlab.models.surrogate import SURROGATES, spike
 
@@ -119,8 +120,8 @@ def test_config_errors_name_the_parameter():
 
 
 def test_lif_layer_matches_snntorch_rleaky():
-    snn = pytest.importorskip("snntorch")
-    torch = pytest.importorskip("torch")
+    torch = peer("torch", "pip install -e '.[snn]' (CPU torch==2.13.0 and snnTorch)")
+    snn = peer("snntorch", "pip install -e '.[snn]' (CPU torch==2.13.0 and snnTorch)")
     N, I, T = 24, 3, 80
     m = models.get("spiking_rnn", input_size=I, output_size=1, key=KEY, hidden_size=N, neuron="lif",
                    synaptic=False, reset="subtract", tau_mem=10.0, input_gain=4.0, rec_gain=3.0)

@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from conftest import peer
 from rnnlab import models
 
 KEY = jax.random.PRNGKey(0)
@@ -107,7 +108,7 @@ def test_gru_and_lstm_steps_match_equations():
 
 
 def test_gru_matches_torch_if_available():
-    torch = pytest.importorskip("torch")
+    torch = peer("torch", "pip install torch==2.13.0 (CPU)")
     gru = models.get("gru", input_size=3, output_size=2, key=KEY, hidden_size=8)
     cell = torch.nn.GRUCell(3, 8)
     with torch.no_grad():
