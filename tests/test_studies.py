@@ -75,7 +75,7 @@ def test_bad_inputs_are_refused_before_anything_is_created(tmp_path):
         studies.run("sussillo2013", seeds=0, out=out, progress=False)
     f = tmp_path / "file"
     f.write_text("x")
-    with pytest.raises(ConfigError, match="out: .* is not a folder"):
+    with pytest.raises(ConfigError, match="out .*: is a file, not a folder"):
         studies.run("sussillo2013", out=f, progress=False)
     assert not out.exists()
 

@@ -18,8 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import models, tasks
 from ._registry import format_validation_error
+from ._user_files import read_yaml
 from .errors import ConfigError
 from .train.config import TrainConfig
+from .train.preflight import check_job
 
 __all__ = ["TaskSpec", "ModelSpec", "RunConfig", "load_config"]
 
@@ -63,9 +65,9 @@ class RunConfig(BaseModel):
             raise ConfigError(f"model: {e}") from None
 
     def validate_all(self) -> "RunConfig":
-        """Validate the task and model parameters too (raises ``ConfigError`` naming the field)."""
-        self.build_task()
-        self.build_model_config()
+        """Validate the task and model parameters too, and that the job fits this machine and
+        the program's int32 limits (``train.preflight``); raises ``ConfigError`` naming the field."""
+        check_job(self.build_model_config(), self.build_task(), self.train)
         return self
 
     def to_yaml(self) -> str:
@@ -88,11 +90,4 @@ def parse_config(data: Any, source: str = "config") -> RunConfig:
 
 def load_config(path: str | Path) -> RunConfig:
     """Read and validate a YAML run config."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML ({e.__class__.__name__})") from None
-    return parse_config(data, str(path))
+    return parse_config(read_yaml(path, "config file"), str(path))

@@ -26,3 +26,8 @@ class NonFiniteLossError(RnnlabError):
 
 class CheckpointError(RnnlabError):
     """A checkpoint is missing or unreadable; the message names the file."""
+
+
+class StoreWriteError(RnnlabError):
+    """A file of the run store could not be written (a full disk, say); the message names it.
+    The file's previous version, if any, is intact, so an interrupted run stays resumable."""

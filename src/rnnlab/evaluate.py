@@ -35,6 +35,7 @@ from jaxtyping import PRNGKeyArray
 from .errors import ConfigError
 from .models import RecurrentModel, run
 from .tasks import Task
+from .train.preflight import check_types
 
 __all__ = ["Evaluation", "evaluate"]
 
@@ -119,6 +120,10 @@ def evaluate(
         ConfigError: ``n_trials`` or ``harder`` is not positive, or the model's outputs do not
             match the task's.
     """
+    check_types(model, task)
+    if not isinstance(model, RecurrentModel):
+        raise ConfigError(f"model: expected a built model, got a {type(model).__name__} (train it, or build it "
+                          "with models.get)")
     if not isinstance(n_trials, (int, np.integer)) or n_trials < 1:
         raise ConfigError(f"n_trials: must be a positive integer (got {n_trials!r})")
     if harder is not None:

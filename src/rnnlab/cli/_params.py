@@ -16,5 +16,9 @@ def parse_params(items: list[str] | None, option: str) -> dict[str, Any]:
         if "=" not in item:
             raise ConfigError(f"{option}: expected KEY=VALUE, got '{item}'")
         k, v = item.split("=", 1)
-        out[k.strip()] = yaml.safe_load(v)
+        try:
+            out[k.strip()] = yaml.safe_load(v)
+        except yaml.YAMLError as e:
+            where = getattr(e, "problem", None) or e.__class__.__name__
+            raise ConfigError(f"{option}: {k.strip()}: value '{v}' is not a YAML value ({where})") from None
     return out

@@ -6,7 +6,10 @@ model; ``config(name, **params)`` validates its hyperparameters without building
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
+
+import jax
 
 from pydantic import ValidationError
 
@@ -63,5 +66,16 @@ def config(name: str, **params: Any) -> ModelConfig:
 
 
 def get(name: str, *, input_size: int, output_size: int, key, **params: Any) -> RecurrentModel:
-    """Build model ``name`` for the given input/output sizes from PRNG ``key``."""
-    return config(name, **params).build(input_size, output_size, key)
+    """Build model ``name`` for the given input/output sizes from PRNG ``key`` (or an integer
+    seed: ``PRNGKey(seed)``)."""
+    cfg = config(name, **params)
+    for field, n in (("input_size", input_size), ("output_size", output_size)):
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+            raise ValueError(f"{field}: must be a positive integer (got {n!r})")
+    if isinstance(key, numbers.Integral) and not isinstance(key, bool):
+        if not 0 <= key < 2**32:
+            raise ValueError(f"key: an integer seed must be 0 <= seed < 2**32 (got {key})")
+        key = jax.random.PRNGKey(int(key))
+    elif not hasattr(key, "dtype"):
+        raise ValueError(f"key: expected a PRNG key or an integer seed, got {type(key).__name__}")
+    return cfg.build(input_size, output_size, key)

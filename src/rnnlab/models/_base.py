@@ -56,13 +56,13 @@ __all__ = ["ModelConfig", "RecurrentModel", "run", "run_trial"]
 class ModelConfig(BaseModel):
     """Validated hyperparameters of a model family; ``build`` makes the module."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     name: ClassVar[str]
     description: ClassVar[str]
     paper: ClassVar[str]
 
-    hidden_size: int = Field(64, gt=0, description="number of recurrent units N")
+    hidden_size: int = Field(64, gt=0, lt=2**31, description="number of recurrent units N")
 
     def build(self, input_size: int, output_size: int, key: PRNGKeyArray) -> "RecurrentModel":
         raise NotImplementedError  # pragma: no cover - abstract

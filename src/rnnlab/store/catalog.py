@@ -17,8 +17,9 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..errors import RnnlabError
+from ..errors import RnnlabError, StoreWriteError
 from ._atomic import _fsync_dir
+from ._lock import is_held
 
 __all__ = ["CatalogError", "CATALOG_FILE", "COLUMNS", "upsert", "update", "query", "check", "rebuild", "run_dirs"]
 
@@ -56,14 +57,18 @@ def _advice(root: Path) -> str:
 @contextmanager
 def _db(root: Path) -> Iterator[sqlite3.Connection]:
     """A connection to the catalog (created if missing), committed on success; a damaged
-    database file becomes a ``CatalogError`` (a locked or unreachable one is left as it is)."""
+    database file becomes a ``CatalogError``, a full disk a ``StoreWriteError`` (a locked or
+    unreachable one is left as it is)."""
     root.mkdir(parents=True, exist_ok=True)
     path = root / CATALOG_FILE
     try:
         with closing(sqlite3.connect(path, timeout=30)) as con, con:
             con.execute(_SCHEMA)
             yield con
-    except sqlite3.OperationalError:
+    except sqlite3.OperationalError as e:
+        if getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            raise StoreWriteError(f"{path}: could not be written ({e}); the run folders are intact: "
+                                  "`rnnlab runs reindex` rebuilds the catalog once there is space") from None
         raise
     except sqlite3.DatabaseError as e:
         raise CatalogError(f"{path}: damaged catalog ({e}); {_advice(root)}") from None
@@ -120,6 +125,10 @@ def _check_not_empty(root: Path, n_rows: int) -> None:
 def query(root: Path | str, **filters: Any) -> list[dict[str, Any]]:
     """Rows matching all ``filters`` (column=value; ``None`` values ignored), newest first.
 
+    A row saying ``running`` whose trainer is gone (no live holder of the run's lock, nor of
+    the lock of the sweep or study driver owning ``root``) is reported ``interrupted``: a
+    killed process cannot update its row, but it can be told dead (``_lock.is_held``).
+
     Raises:
         CatalogError: the catalog is damaged, or missing or empty while run directories exist.
     """
@@ -131,6 +140,7 @@ def query(root: Path | str, **filters: Any) -> list[dict[str, Any]]:
     if not (root / CATALOG_FILE).is_file():
         _check_not_empty(root, 0)
         return []
+    status = filters.pop("status", None)  # matched after dead trainers' rows are relabelled
     where = " AND ".join(f"{k} = ?" for k in filters) or "1"
     with _db(root) as con:
         con.row_factory = sqlite3.Row
@@ -138,10 +148,16 @@ def query(root: Path | str, **filters: Any) -> list[dict[str, Any]]:
                                             tuple(filters.values()))]
         if not out:
             _check_not_empty(root, con.execute("SELECT count(*) FROM runs").fetchone()[0])
+    driver_alive = None
     for r in out:
         r["params"] = json.loads(r["params"])
         r["metrics"] = json.loads(r["metrics"])
-    return out
+        if r["status"] == "running":  # left by a killed trainer unless its lock is held
+            if driver_alive is None:
+                driver_alive = is_held(root)
+            if not (driver_alive or is_held(root / r["id"])):
+                r["status"] = "interrupted"
+    return out if status is None else [r for r in out if r["status"] == status]
 
 
 def check(root: Path) -> str | None:

@@ -58,6 +58,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import re
 import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -68,7 +69,7 @@ import numpy as np
 import yaml
 
 from ..config import RunConfig, parse_config
-from ..errors import CheckpointError, ConfigError, NonFiniteLossError
+from ..errors import CheckpointError, ConfigError, NonFiniteLossError, RnnlabError
 from ..models import RecurrentModel
 from ..train import Checkpoint, History, StageModels, TrainResult, final_task, initial_state, member, train
 from . import catalog
@@ -87,6 +88,39 @@ __all__ = ["Run", "runs_root", "create_run", "execute", "open_run", "train_run",
 def runs_root(root: str | Path | None = None) -> Path:
     """The runs folder: ``root``, else ``$RNNLAB_RUNS``, else ``./runs``."""
     return Path(root or os.environ.get("RNNLAB_RUNS", "runs"))
+
+
+def check_writable(path: str | Path, where: str) -> Path:
+    """``path`` if it is a folder rnnlab can write in, or can be created as one (nothing is
+    created); ``ConfigError`` naming ``where`` and the reason otherwise."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{where} {path}: is a file, not a folder")
+    parent = path
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ConfigError(f"{where} {path}: cannot be created ({parent} is a file)")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"{where} {path}: not writable ({parent} is read-only for this user)")
+    return path
+
+
+def writable_root(root: str | Path | None = None) -> Path:
+    """The runs folder, checked with ``check_writable`` (named as ``--out`` / ``$RNNLAB_RUNS``)."""
+    return check_writable(runs_root(root), "runs folder (--out, $RNNLAB_RUNS)")
+
+
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")
+
+
+def check_run_id(run_id: str) -> str:
+    """``run_id`` if it is one plain folder name (letters, digits, ``_.-``; no separators,
+    no ``..``); ``ConfigError`` otherwise, so that no id can write outside the runs folder."""
+    if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id) or ".." in run_id:
+        raise ConfigError(f"run_id: {run_id!r} is not a plain folder name (letters, digits, '_', '.', '-'; "
+                          "at most 200, no '..')")
+    return run_id
 
 
 @dataclass(frozen=True)
@@ -232,12 +266,18 @@ def create_run(cfg: RunConfig | dict, root: str | Path | None = None, run_id: st
     """Validate ``cfg`` in full, then create the run directory (config and its checksum) and
     its catalog row."""
     cfg = parse_config(cfg.model_dump() if isinstance(cfg, RunConfig) else cfg)
-    root = runs_root(root)
+    if run_id is not None:
+        check_run_id(run_id)
+    root = writable_root(root)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     run = Run(root, run_id or f"{stamp}-{cfg.task.name}-{cfg.model.name}-{secrets.token_hex(2)}")
     if run.dir.exists():
         raise ConfigError(f"run id '{run.id}': directory {run.dir} already exists")
-    run.dir.mkdir(parents=True)
+    try:
+        run.dir.mkdir(parents=True)
+    except OSError as e:
+        raise ConfigError(f"runs folder (--out, $RNNLAB_RUNS) {root}: cannot create {run.id} "
+                          f"({e.strerror or e.__class__.__name__})") from None
     write_checked(run.dir / CONFIG_FILE, cfg.to_yaml().encode())
     catalog.upsert(root, _row(run, cfg, status="created", created=_now()))
     return run
@@ -278,7 +318,7 @@ def execute(
     Raises:
         ConfigError: another live process is training the run.
     """
-    with run_lock(run.dir, run.id), sigterm_interrupts():
+    with run_lock(run.dir, f"run '{run.id}'"), sigterm_interrupts():
         return _execute(run, resume, progress, checkpoint_every, on_eval)
 
 
@@ -320,9 +360,15 @@ def _execute(run: Run, resume: bool, progress: bool, checkpoint_every: int,
 
 
 def _mark_interrupted(run: Run, err: BaseException) -> None:
-    """Summary and catalog say ``interrupted`` (Ctrl-C, SIGTERM, or an error outside training)."""
-    catalog.update(run.root, run.id, status="interrupted")
-    _write_json(run, "summary.json", {"status": "interrupted", "error": repr(err)})
+    """Summary and catalog say ``interrupted`` (Ctrl-C, SIGTERM, or an error outside training).
+
+    Best effort: when the disk is full these writes fail too, and the error that stopped the
+    run is what the caller sees (the run lock is released, so the run is taken over later)."""
+    try:
+        catalog.update(run.root, run.id, status="interrupted")
+        _write_json(run, "summary.json", {"status": "interrupted", "error": str(err) or repr(err)})
+    except (OSError, RnnlabError):
+        pass
 
 
 def run_summary(cfg: RunConfig, h: History, status: str | None = None) -> dict[str, Any]:
@@ -378,7 +424,7 @@ def write_finished_run(
     are the serialised initial and curriculum stage models. Every file is written atomically
     with its checksum, the catalog row last; writing the same run again replaces it.
     """
-    run = Run(Path(root), run_id)
+    run = Run(Path(root), check_run_id(run_id))
     run.dir.mkdir(parents=True, exist_ok=True)
     write_checked(run.dir / CONFIG_FILE, cfg.to_yaml().encode())
     if initial_model is not None:

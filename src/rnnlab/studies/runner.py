@@ -23,6 +23,8 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..store import catalog, runs_root
+from ..store.run import check_writable
+from ..sweep.executors import check_ray
 from ..store._atomic import write_text_atomic
 from ..sweep.groups import group_rows
 from ..sweep.runner import run_spec
@@ -67,8 +69,7 @@ def _validate(study: Study, scale: str, seeds: Any, out: Path) -> Scale:
     if seeds is not None:
         if isinstance(seeds, bool) or not isinstance(seeds, int) or not 1 <= seeds <= _MAX_SEEDS:
             raise ConfigError(f"seeds: must be an integer from 1 to {_MAX_SEEDS} (got {seeds!r})")
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"out: {out} exists and is not a folder")
+    check_writable(out, "out")
     return sc
 
 
@@ -117,6 +118,8 @@ def run(
     sc = _validate(study, scale, seeds, d)
     n_seeds = seeds or sc.seeds
     spec, runs, case_of = _sweep(study, sc, n_seeds)  # validates every run config before anything is created
+    if ray is not None:
+        check_ray(ray)
     d.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     run_spec(spec, runs, d / "runs", ray=ray, workers=workers, progress=progress)

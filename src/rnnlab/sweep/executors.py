@@ -106,13 +106,23 @@ def run_ray(payloads: Payloads, address: str, retries: int = 2) -> Iterator[tupl
             yield g, results
 
 
+def check_ray(address: str) -> None:
+    """Before a sweep or study creates anything: ``ConfigError`` if Ray is not installed or
+    nothing listens at a ``host:port`` address."""
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        raise ConfigError("--ray: Ray is not installed; install the extra: pip install -e '.[ray]'") from None
+    if address != "local":
+        _check_reachable(os.environ.get("RAY_ADDRESS", address) if address == "auto" else address)
+
+
 @contextmanager
 def _ray_cluster(address: str):
     """Ray, connected to the cluster at ``address`` (or a local one started here) until exit."""
-    try:
-        import ray
-    except ImportError:
-        raise ConfigError("--ray: Ray is not installed; install the extra: pip install -e '.[ray]'") from None
+    check_ray(address)
+    import ray
+
     if address == "local":
         with _local_ray(ray):
             try:
@@ -120,7 +130,6 @@ def _ray_cluster(address: str):
             finally:
                 ray.shutdown()
         return
-    _check_reachable(os.environ.get("RAY_ADDRESS", address) if address == "auto" else address)
     try:
         ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
     except ConnectionError as e:

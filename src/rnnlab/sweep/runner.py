@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..store import catalog, is_finished, runs_root
-from ..store.run import write_finished_run
+from ..store._faults import fault_point
+from ..store._lock import run_lock
+from ..store.run import writable_root, write_finished_run
 from ..train import History
 from ._progress import Bar as _Bar
 from .analysis_pass import analyse_runs
-from .executors import run_local, run_ray
+from .executors import check_ray, run_local, run_ray
 from .groups import analyse_groups, group_rows, write_sweep_report
 from .spec import SweepRun, SweepSpec, load_sweep, numbers, swept_values
 
@@ -53,6 +55,9 @@ def run_sweep(
 ) -> Counter:
     """Run (or resume) the sweep in ``path``; returns the count of runs per status."""
     spec, runs = load_sweep(path)
+    writable_root(root)
+    if ray is not None:
+        check_ray(ray)
     d = sweep_dir(spec, root)
     d.mkdir(parents=True, exist_ok=True)
     if Path(path).resolve() != (d / "sweep.yaml").resolve():
@@ -79,6 +84,11 @@ def run_spec(
     recomputed only when its parameters (or the network) changed.
     """
     d.mkdir(parents=True, exist_ok=True)
+    with run_lock(d, f"sweep folder {d}"):  # a second driver is refused; a killed one's rows read interrupted
+        _run_spec(spec, runs, d, ray, workers, progress, on_group)
+
+
+def _run_spec(spec, runs, d, ray, workers, progress, on_group) -> None:
     status = {r["id"]: r["status"] for r in catalog.query(d)}
     todo = [r for r in runs if not is_finished(status.get(r.id))]
     for r in todo:
@@ -87,6 +97,7 @@ def run_spec(
                                "params": r.config.model_dump(mode="json"), "seed": r.config.seed,
                                "status": "pending", "created": "", "path": str(d / r.id)})
         catalog.update(d, r.id, status="running")
+    fault_point("sweep", "dispatched")
     payloads = _groups(todo, spec)
     configs = {r.id: r.config for r in runs}
     n_workers = workers or os.cpu_count() or 1

@@ -24,15 +24,16 @@ from __future__ import annotations
 import copy
 import hashlib
 import itertools
+import math
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .._registry import format_validation_error
+from .._user_files import read_yaml
 from ..config import RunConfig, parse_config
 from ..errors import ConfigError
 from .analyses import ANALYSES, analysis_names
@@ -41,14 +42,18 @@ from .group_analyses import GROUP_ANALYSES
 __all__ = ["SweepSpec", "SweepRun", "apply_overrides", "expand", "load_sweep", "swept_values", "numbers"]
 
 
+MAX_RUNS = 1_000_000  # every run is a folder and a catalog row; beyond this a sweep is a mistake
+
+
 class SweepSpec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="sweep name (folder name)")
     base: dict[str, Any] = Field(description="a run config (task, model, train) shared by all runs")
     grid: dict[str, list[Any]] = Field(default_factory=dict, description="dotted path -> values (product)")
     cases: list[dict[str, Any]] = Field(default_factory=list, description="override dicts (dotted paths)")
-    seeds: int | list[int] = Field(1, description="number of seeds (0..n-1) or a list of seeds")
+    seeds: int | list[int] = Field(1, description="number of seeds (0..n-1, n >= 1) or a non-empty list of "
+                                   "distinct seeds, each 0 <= seed < 2**32")
     analyses: list[str | dict[str, Any]] = Field(
         default_factory=list,
         description=f"per-network analyses (a name, or {{name, params}}): {', '.join(ANALYSES)}",
@@ -57,6 +62,26 @@ class SweepSpec(BaseModel):
         default_factory=list, description=f"analyses across the seeds of each grid point: {', '.join(GROUP_ANALYSES)}"
     )
     group_seeds: bool = Field(True, description="train runs differing only in seed as one ensemble program")
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, v: int | list[int]) -> int | list[int]:
+        if isinstance(v, int):
+            if v < 1:
+                raise ValueError("must be a count >= 1 or a list of seeds")
+            return v
+        if not v:
+            raise ValueError("the list of seeds is empty")
+        bad = [s for s in v if not 0 <= s < 2**32]
+        if bad:
+            raise ValueError(f"each seed must be 0 <= seed < 2**32 ({bad[0]} is not)")
+        if len(set(v)) != len(v):
+            raise ValueError(f"seed {next(s for s in v if v.count(s) > 1)} is listed twice")
+        return v
+
+    @property
+    def n_seeds(self) -> int:
+        return self.seeds if isinstance(self.seeds, int) else len(self.seeds)
 
     def seed_list(self) -> list[int]:
         return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
@@ -123,8 +148,11 @@ def expand(spec: SweepSpec, source: str = "sweep") -> list[SweepRun]:
                 f"{source}: group_analyses: unknown analysis '{name}'; valid: {', '.join(GROUP_ANALYSES)}"
             )
     keys = list(spec.grid)
-    combos = list(itertools.product(*(spec.grid[k] for k in keys))) or [()]
     cases = spec.cases or [{}]
+    n_runs = math.prod(len(v) for v in spec.grid.values()) * len(cases) * spec.n_seeds
+    if n_runs > MAX_RUNS:
+        raise ConfigError(f"{source}: seeds/grid/cases: {n_runs} runs, more than one sweep holds ({MAX_RUNS})")
+    combos = list(itertools.product(*(spec.grid[k] for k in keys))) or [()]
     runs = []
     for ci, case in enumerate(cases):
         for combo in combos:
@@ -142,14 +170,11 @@ def expand(spec: SweepSpec, source: str = "sweep") -> list[SweepRun]:
 
 def load_sweep(path: str | Path) -> tuple[SweepSpec, list[SweepRun]]:
     """Read, validate and expand a sweep file."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: sweep file not found")
+    data = read_yaml(path, "sweep file")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping with name/base/grid/seeds, got {type(data).__name__}")
     try:
-        data = yaml.safe_load(path.read_text())
         spec = SweepSpec(**data)
     except ValidationError as e:
         raise ConfigError(format_validation_error(e, str(path), SweepSpec)) from None
-    except (yaml.YAMLError, TypeError) as e:
-        raise ConfigError(f"{path}: not a valid sweep file ({e.__class__.__name__})") from None
     return spec, expand(spec, str(path))

@@ -48,7 +48,7 @@ class Batch(eqx.Module):
 class Task(BaseModel):
     """Base class of all tasks. Subclasses declare their parameters as fields."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     name: ClassVar[str]
     description: ClassVar[str]

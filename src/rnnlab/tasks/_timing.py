@@ -102,7 +102,7 @@ class TimedTask(Task):
     Defaults are validated too, so that a ``dt`` too coarse for a default duration is caught.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, validate_default=True)
 
     #: the trial's periods in order, as ``(label, field holding its duration)``
     periods: ClassVar[tuple[tuple[str, str], ...]] = ()

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+_INT32 = 2**31  # counters and sizes are int32 inside the jitted program
+
 
 class CurriculumConfig(BaseModel):
     """Curriculum over the memory depth N of a levelled task (``nparity``, ``ndms``).
@@ -15,21 +17,21 @@ class CurriculumConfig(BaseModel):
     heads *and* the newest head pass (Khajehabdollahi, Zeraati et al. 2024).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     kind: Literal["single", "multi"] = Field("multi", description="single-head or multi-head curriculum")
-    start: int = Field(2, ge=1, description="first N")
-    max_n: int = Field(10, ge=1, description="last N; a member that passes it is done")
+    start: int = Field(2, ge=1, lt=_INT32, description="first N")
+    max_n: int = Field(10, ge=1, lt=_INT32, description="last N; a member that passes it is done")
     threshold: float = Field(0.98, gt=0, le=1, description="accuracy needed to move on")
 
 
 class TrainConfig(BaseModel):
     """Settings of ``rnnlab.train.train``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    steps: int = Field(2000, gt=0, description="step budget (per member)")
-    batch_size: int = Field(64, gt=0, description="trials per step")
+    steps: int = Field(2000, gt=0, lt=_INT32, description="step budget (per member)")
+    batch_size: int = Field(64, gt=0, lt=_INT32, description="trials per step")
     optimizer: Literal["adam", "adamw", "sgd"] = Field("adam", description="Optax optimiser")
     lr: float = Field(1e-3, gt=0, description="learning rate")
     lr_schedule: Literal["constant", "cosine"] = Field(
@@ -40,11 +42,11 @@ class TrainConfig(BaseModel):
     nesterov: bool = Field(False, description="Nesterov momentum for SGD")
     weight_decay: float = Field(1e-4, ge=0, description="AdamW weight decay")
     clip: float | None = Field(1.0, gt=0, description="global gradient-norm clip (None: off)")
-    eval_every: int = Field(100, gt=0, description="steps between evaluations")
-    eval_batch_size: int = Field(256, gt=0, description="trials per evaluation batch")
+    eval_every: int = Field(100, gt=0, lt=_INT32, description="steps between evaluations")
+    eval_batch_size: int = Field(256, gt=0, lt=_INT32, description="trials per evaluation batch")
     threshold: float | None = Field(None, description="stop a member when its metric reaches this")
-    patience: int = Field(0, ge=0, description="extra evaluations after reaching the threshold")
-    ensemble: int | None = Field(None, gt=0, description="train this many networks as one program")
+    patience: int = Field(0, ge=0, lt=_INT32, description="extra evaluations after reaching the threshold")
+    ensemble: int | None = Field(None, gt=0, lt=_INT32, description="train this many networks as one program")
     curriculum: CurriculumConfig | None = None
     remat: bool | None = Field(
         None,
@@ -54,7 +56,7 @@ class TrainConfig(BaseModel):
     solver: Literal["sequential", "parallel"] = Field(
         "sequential", description="run the network by lax.scan, or by the parallel-in-time Newton solver (rnnlab.parallel)"
     )
-    parallel_max_iter: int = Field(100, ge=1, description="parallel solver: Newton iterations before the sequential fallback")
+    parallel_max_iter: int = Field(100, ge=1, lt=_INT32, description="parallel solver: Newton iterations before the sequential fallback")
     parallel_jacobian: Literal["auto", "dense", "diagonal"] = Field(
         "auto", description="parallel solver: full Jacobians (DEER) or their diagonal (quasi-DEER)"
     )

@@ -45,6 +45,7 @@ from . import curricula
 from .config import TrainConfig
 from .history import History, stage_file
 from .optim import make_optimizer
+from .preflight import check_job
 
 __all__ = ["TrainState", "Checkpoint", "StageModels", "TrainResult", "train", "member", "initial_state", "make_step",
            "member_keys", "shard_members"]
@@ -342,6 +343,7 @@ def train(
         cfg = TrainConfig(**cfg.model_dump())
     except ValidationError as e:
         raise ConfigError(format_validation_error(e, "train", TrainConfig)) from None
+    check_job(model, task, cfg)
     if isinstance(key, int):
         key = jax.random.PRNGKey(key)
     opt = optimizer if optimizer is not None else make_optimizer(cfg)

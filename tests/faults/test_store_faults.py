@@ -3,9 +3,11 @@ bit-identical run; every file the store reads is checksummed (a flipped byte or 
 is an error naming the file); a damaged catalog is reported in one line and rebuilt from the
 run directories by ``runs reindex``."""
 
+import fnmatch
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 
@@ -15,7 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from rnnlab.cli import app
-from rnnlab.errors import CheckpointError, RnnlabError
+from rnnlab.errors import CheckpointError, RnnlabError, StoreWriteError
+from rnnlab.store import _faults
+from rnnlab.store import catalog as store_catalog
 from rnnlab.store import CatalogError, Run, create_run, execute, query, reindex, train_run, write_finished_run
 from rnnlab.store.checkpoint import META_FILE, STATE_FILE, digest_path, serialise
 from rnnlab.train import History
@@ -267,3 +271,57 @@ def test_reindex_leaves_out_a_damaged_run_and_names_it(runs, tmp_path):
     assert "sweep-0" not in _rows(root) and len(_rows(root)) == 3
     ids, skipped, aside = reindex(root)  # a sound catalog is kept too, as .previous-<time>
     assert list(skipped) == ["sweep-0"] and aside.name.startswith("catalog.sqlite.previous-")
+
+
+# ---- a full disk -----------------------------------------------------------------------------
+# file glob (its @n-th write and every later one fail with ENOSPC) -> committed n_evals when it stops
+DISK_FULL = {
+    "checkpoint-*.eqx@2": 1,  # the second checkpoint's state file
+    "checkpoint.json@2": 1,  # the second checkpoint's commit
+    "model.eqx": 3,  # while finishing, after the final checkpoint
+    "summary.json": 3,
+}
+
+
+@pytest.mark.parametrize("pattern", list(DISK_FULL))
+def test_a_full_disk_stops_the_run_resumably_and_names_the_file(pattern, reference, no_report, tmp_path, monkeypatch):
+    run = create_run(CFG, tmp_path, run_id="r")
+    monkeypatch.setenv("RNNLAB_FAULT_ENOSPC", pattern)
+    monkeypatch.setattr(_faults, "_seen", {})
+    with pytest.raises(StoreWriteError) as info:
+        execute(run, progress=False)
+    msg = str(info.value)
+    assert "No space left on device" in msg and "\n" not in msg
+    assert fnmatch.fnmatch(msg.split(":")[0].rsplit("/", 1)[-1], pattern.split("@")[0])  # names the file
+    assert _committed(run)[0] == DISK_FULL[pattern]  # what was reported saved is still there
+    assert not any(run.dir.glob(".*.tmp"))  # a failed write leaves no temporary file
+    monkeypatch.delenv("RNNLAB_FAULT_ENOSPC")  # space freed
+    execute(run, resume=True, progress=False)
+    _assert_same_run(run, reference)
+
+
+def test_a_full_disk_under_the_catalog_is_named_and_reindex_restores_it(reference, no_report, tmp_path, monkeypatch):
+    """SQLite's own full-database error (``PRAGMA max_page_count`` caps the file as a full disk
+    would) is a one-line error naming the catalog; the run's files are complete and
+    ``reindex`` rebuilds its row."""
+    run = create_run(CFG, tmp_path, run_id="r")
+    connect = sqlite3.connect
+
+    def full(path, *a, **k):
+        con = connect(path, *a, **k)
+        pages = con.execute("PRAGMA page_count").fetchone()[0]
+        con.execute(f"PRAGMA max_page_count = {max(pages, 1)}")
+        return con
+
+    monkeypatch.setattr("rnnlab.store.catalog.sqlite3.connect", full)
+    with pytest.raises(StoreWriteError, match=r"catalog\.sqlite: could not be written .*full.*reindex"):
+        # a hook writing a long row needs pages the capped file cannot get
+        execute(run, progress=False,
+                on_eval=lambda c: store_catalog.update(run.root, run.id, metrics={"pad": "x" * 20000}))
+    monkeypatch.setattr("rnnlab.store.catalog.sqlite3.connect", connect)
+    (run.root / "catalog.sqlite").unlink()
+    reindex(run.root)
+    assert [r["status"] for r in query(run.root)] == ["interrupted"]
+    execute(run, resume=True, progress=False)
+    _assert_same_run(run, reference)
+    assert [r["status"] for r in query(run.root)] == ["budget"]
