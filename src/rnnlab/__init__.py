@@ -27,10 +27,10 @@ __version__ = "0.1.0"
 
 def __getattr__(name: str):
     """``rnnlab.studies`` is imported on first use (it brings pandas and SciPy's statistics)."""
-    if name == "studies":
+    if name in ("studies", "export"):
         import importlib
 
-        return importlib.import_module(".studies", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'rnnlab' has no attribute {name!r}")
 
 
