@@ -123,11 +123,19 @@ def test_cli_train_list_show_and_tables(tmp_path):
     r = runner.invoke(app, ["runs", "list", "--task", "nparity", "--out", str(tmp_path)])
     assert run_id[:8] not in r.output
     r = runner.invoke(app, ["runs", "show", run_id, "--out", str(tmp_path)])
-    assert r.exit_code == 0 and '"status": "budget"' in r.output
+    assert r.exit_code == 0 and "status: budget" in r.output
+    final = run_summary = json.loads(runner.invoke(app, ["runs", "show", run_id, "--out", str(tmp_path), "--json"]).output)
+    assert final["summary"]["status"] == "budget" and final["config"]["task"]["name"] == "flipflop"
+    mse = run_summary["summary"]["final_mse"]  # full precision in JSON, 4 significant digits for people
+    assert f"final_mse: {float(f'{mse:.4g}')}" in r.output and repr(mse) not in r.output
+    rows = json.loads(runner.invoke(app, ["runs", "list", "--out", str(tmp_path), "--json"]).output)
+    assert [row["id"] for row in rows] == [run_id] and rows[0]["status"] == "budget"
+    r = runner.invoke(app, ["runs", "list", "--status", "nope", "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "budget" in r.output  # a validated choice, the choices named
     for group, names in (("tasks", ["flipflop", "nparity", "ndms"]), ("models", ["leaky_rnn", "gru", "lstm"])):
         r = runner.invoke(app, [group])
         assert r.exit_code == 0 and all(n in r.output for n in names)
-    r = runner.invoke(app, ["tasks", "show", "nparity", "-p", "n=3", "--out", str(tmp_path / "ex")])
+    r = runner.invoke(app, ["tasks", "show", "nparity", "-p", "n=3", "--figure-dir", str(tmp_path / "ex")])
     assert r.exit_code == 0 and (tmp_path / "ex" / "nparity.png").is_file()
     r = runner.invoke(app, ["train", "--task", "nparity", "--curriculum", "multi", "--max-n", "3", "--steps", "100",
                             "-p", "n=2", "--hidden-size", "8", "--out", str(tmp_path), "--no-progress"])

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 
 _COUNT = re.compile(r"--xla_force_host_platform_device_count=(\d+)")
 _EIGEN = "--xla_cpu_multi_thread_eigen"
@@ -78,6 +79,8 @@ def _affinity() -> set[int]:
 
 def started() -> bool:
     """Whether JAX has started its backends (after which ``XLA_FLAGS`` no longer applies)."""
+    if "jax" not in sys.modules:  # not imported, so not started: asking must not import it
+        return False
     from jax._src import xla_bridge  # private: JAX has no public way to ask without starting them
 
     return xla_bridge.backends_are_initialized()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
 from ..errors import ConfigError
 
 
 def parse_params(items: list[str] | None, option: str) -> dict[str, Any]:
     """``["n=3", "heads=multi"]`` -> ``{"n": 3, "heads": "multi"}``."""
+    import yaml
+
     out: dict[str, Any] = {}
     for item in items or []:
         if "=" not in item:

@@ -1,52 +1,78 @@
-"""``rnnlab tasks`` and ``rnnlab models``: tables generated from the registries."""
+"""``rnnlab tasks`` and ``rnnlab models`` (and their ``list``/``show``): tables generated from
+the registries."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
-import jax
 import typer
-from pydantic import BaseModel
-from rich.console import Console
-from rich.table import Table
 
-from .. import models, tasks
+from .._format import num
+from ._output import print_json, print_rows
 from ._params import parse_params
 
 tasks_app = typer.Typer(help="The task library.", invoke_without_command=True)
 models_app = typer.Typer(help="The model zoo.", invoke_without_command=True)
 
 
-def _params(schema: type[BaseModel]) -> str:
-    out = []
-    for name, f in schema.model_fields.items():
-        out.append(f"{name}={f.default!r}" if not f.is_required() else name)
-    return ", ".join(out)
-
-
-def _table(title: str, registry: dict) -> Table:
-    table = Table(title=title, show_lines=True)
-    for col in ("name", "description", "paper", "parameters (defaults)"):
-        table.add_column(col, overflow="fold")
+def _rows(registry: dict) -> list[dict[str, Any]]:
+    rows = []
     for name in sorted(registry):
         cls = registry[name]
-        table.add_row(name, cls.description, cls.paper, _params(cls))
-    return table
+        defaults = {k: (None if f.is_required() else f.default) for k, f in cls.model_fields.items()}
+        rows.append({"name": name, "description": cls.description, "paper": cls.paper, "parameters": defaults})
+    return rows
+
+
+def _print(kind: str, registry: dict, as_json: bool) -> None:
+    rows = _rows(registry)
+    if as_json:
+        print_json(rows)
+        return
+    shown = [{**r, "parameters (defaults)": ", ".join(
+        k if v is None else f"{k}={num(v) if isinstance(v, float) else v!r}" for k, v in r.pop("parameters").items())}
+        for r in rows]
+    print_rows(shown, "name", kind, long=("description", "paper", "parameters (defaults)"))
+
+
+def _registry(kind: str) -> dict:
+    if kind == "tasks":
+        from .. import tasks
+
+        return tasks.REGISTRY
+    from .. import models
+
+    return models.REGISTRY
+
+
+_JSON = typer.Option(False, "--json", help="print JSON instead of a table")
 
 
 @tasks_app.callback()
-def list_tasks(ctx: typer.Context) -> None:
-    """Every task with a one-line description and its parameters."""
+def tasks_main(ctx: typer.Context, as_json: bool = _JSON) -> None:
+    """Every task with a one-line description and its parameters (also `rnnlab tasks list`)."""
     if ctx.invoked_subcommand is None:
-        Console().print(_table("tasks", tasks.REGISTRY))
+        _print("tasks", _registry("tasks"), as_json)
+
+
+@tasks_app.command("list")
+def list_tasks(as_json: bool = _JSON) -> None:
+    """Every task with a one-line description and its parameters."""
+    _print("tasks", _registry("tasks"), as_json)
 
 
 @models_app.callback()
-def list_models(ctx: typer.Context) -> None:
-    """Every model with a one-line description and its parameters."""
+def models_main(ctx: typer.Context, as_json: bool = _JSON) -> None:
+    """Every model with a one-line description and its parameters (also `rnnlab models list`)."""
     if ctx.invoked_subcommand is None:
-        Console().print(_table("models", models.REGISTRY))
+        _print("models", _registry("models"), as_json)
+
+
+@models_app.command("list")
+def list_models(as_json: bool = _JSON) -> None:
+    """Every model with a one-line description and its parameters."""
+    _print("models", _registry("models"), as_json)
 
 
 @tasks_app.command("show")
@@ -55,9 +81,13 @@ def show_task(
     n: int = typer.Option(3, help="number of example trials"),
     seed: int = typer.Option(0, help="PRNG seed of the trials"),
     param: Optional[list[str]] = typer.Option(None, "--param", "-p", help="task parameter KEY=VALUE"),
-    out: Path = typer.Option(Path("task_examples"), help="folder for the figure"),
+    figure_dir: Path = typer.Option(Path("task_examples"), "--figure-dir", help="folder for the figure"),
 ) -> None:
     """Write a figure of a few example trials (inputs, targets, scored steps) and print its path."""
+    import jax
+
+    from .. import tasks
+
     task = tasks.get(name, **parse_params(param, "--param"))
-    path = tasks.plot_examples(task, jax.random.PRNGKey(seed), n=n, path=out / f"{name}.png")
+    path = tasks.plot_examples(task, jax.random.PRNGKey(seed), n=n, path=figure_dir / f"{name}.png")
     print(path.resolve())

@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
+
+from ._output import cell, terminal
 
 
 def demo(
@@ -16,11 +17,11 @@ def demo(
     """Train a 3-bit flip-flop LeakyRNN to MSE < 0.01 and a multi-head N-parity curriculum; write a page."""
     from ..demo import run_demo
 
-    console = Console()
+    console = terminal()
     console.print("[bold]rnnlab demo[/]: 3-bit flip-flop, then a multi-head N-parity curriculum (N = 2..6)")
     page, runs = run_demo(out, progress=progress)
     for run in runs:
         s = run.summary()
         console.print(f"  {run.id}: {s['status']}, " + ", ".join(
-            f"{k} {v}" for k, v in s.items() if k in ("final_mse", "final_accuracy", "max_n_reached", "steps")))
+            f"{k} {cell(v)}" for k, v in s.items() if k in ("final_mse", "final_accuracy", "max_n_reached", "steps")))
     console.print(f"report: {page.resolve()}")

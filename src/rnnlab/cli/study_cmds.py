@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
+
+from ._output import terminal
 
 app = typer.Typer(help="Studies: a paper's central claims, reproduced across seeds.", no_args_is_help=True)
 
@@ -25,6 +25,8 @@ def _minutes(m: float) -> str:
 @app.command("list")
 def list_studies(as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table")) -> None:
     """Every study: name, paper, what it tests, and its scales with their expected wall time."""
+    from rich.table import Table
+
     from .. import studies
 
     rows = []
@@ -44,12 +46,14 @@ def list_studies(as_json: bool = typer.Option(False, "--json", help="print JSON 
     for r in rows:
         t.add_row(r["name"], r["paper"], r["summary"],
                   "\n".join(f"{k}: {_minutes(v['expected_minutes'])} ({v['hardware']})" for k, v in r["scales"].items()))
-    Console().print(t)
+    terminal().print(t)
 
 
 @app.command("show")
 def show(name: str, as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """A study's conditions, settings and claims at each scale."""
+    from rich.table import Table
+
     from .. import studies
 
     s = studies.get(name)
@@ -63,7 +67,7 @@ def show(name: str, as_json: bool = typer.Option(False, "--json", help="print JS
     if as_json:
         print(json.dumps(data, indent=1, default=lambda v: None))
         return
-    c = Console()
+    c = terminal()
     c.print(f"[bold]{s.name}[/] (version {s.version}): {s.paper}\n{s.summary}\n")
     t = Table(title="claims", show_lines=True)
     t.add_column("id", no_wrap=True, style="bold")
@@ -81,6 +85,8 @@ def show(name: str, as_json: bool = typer.Option(False, "--json", help="print JS
 
 
 def _print_claims(result, as_json: bool) -> None:
+    from rich.table import Table
+
     from ..studies.report import format_claims
 
     if as_json:
@@ -89,7 +95,7 @@ def _print_claims(result, as_json: bool) -> None:
         return
     rows = format_claims(result.claims)
     colour = {"pass": "green", "fail": "red", "inconclusive": "yellow"}
-    c = Console()
+    c = terminal()
     title = f"claims of {result.study.name} ({result.scale})"
     width = max(len(r[0]) for r in rows) + 12 + max(len(r[2]) for r in rows) + max(len(r[3]) for r in rows) + 7 + 5 + 19
     if c.width < width:  # too narrow for the table: one claim per line, nothing cut

@@ -57,8 +57,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
-import re
 import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -76,6 +74,7 @@ from . import catalog
 from ._lock import run_lock, sigterm_interrupts
 from .checkpoint import (digest_path, has_checkpoint, load_checkpoint, read_checked, read_meta, read_verified,
                          save_checkpoint, serialise, write_checked)
+from ._paths import check_run_id, runs_root, writable_root
 from .status import is_finished, run_status
 
 CONFIG_FILE = "config.yaml"
@@ -83,44 +82,6 @@ INITIAL_FILE = "initial_model.eqx"
 
 __all__ = ["Run", "runs_root", "create_run", "execute", "open_run", "train_run", "run_summary", "write_finished_run",
            "reindex"]
-
-
-def runs_root(root: str | Path | None = None) -> Path:
-    """The runs folder: ``root``, else ``$RNNLAB_RUNS``, else ``./runs``."""
-    return Path(root or os.environ.get("RNNLAB_RUNS", "runs"))
-
-
-def check_writable(path: str | Path, where: str) -> Path:
-    """``path`` if it is a folder rnnlab can write in, or can be created as one (nothing is
-    created); ``ConfigError`` naming ``where`` and the reason otherwise."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise ConfigError(f"{where} {path}: is a file, not a folder")
-    parent = path
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise ConfigError(f"{where} {path}: cannot be created ({parent} is a file)")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ConfigError(f"{where} {path}: not writable ({parent} is read-only for this user)")
-    return path
-
-
-def writable_root(root: str | Path | None = None) -> Path:
-    """The runs folder, checked with ``check_writable`` (named as ``--out`` / ``$RNNLAB_RUNS``)."""
-    return check_writable(runs_root(root), "runs folder (--out, $RNNLAB_RUNS)")
-
-
-_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")
-
-
-def check_run_id(run_id: str) -> str:
-    """``run_id`` if it is one plain folder name (letters, digits, ``_.-``; no separators,
-    no ``..``); ``ConfigError`` otherwise, so that no id can write outside the runs folder."""
-    if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id) or ".." in run_id:
-        raise ConfigError(f"run_id: {run_id!r} is not a plain folder name (letters, digits, '_', '.', '-'; "
-                          "at most 200, no '..')")
-    return run_id
 
 
 @dataclass(frozen=True)

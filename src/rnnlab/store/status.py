@@ -15,9 +15,10 @@ either of the first two; it counts as finished.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from ..train import History
+if TYPE_CHECKING:  # not imported at run time: reading statuses must not import JAX
+    from ..train import History
 
 __all__ = ["FINISHED", "STATUSES", "is_finished", "run_status"]
 
@@ -31,13 +32,13 @@ def is_finished(status: str | None) -> bool:
     return status in FINISHED
 
 
-def run_status(history: History | Sequence[str]) -> str:
+def run_status(history: "History | Sequence[str]") -> str:
     """The status of a run from its members' statuses (``History.status``, or the list itself).
 
     ``failed`` if every member failed, ``converged`` if every member converged, ``running``
     while any member still trains, else ``budget``.
     """
-    members = list(history.status if isinstance(history, History) else history)
+    members = list(getattr(history, "status", history))
     if all(s == "failed" for s in members):
         return "failed"
     if all(s == "converged" for s in members):

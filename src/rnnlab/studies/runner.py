@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..store import catalog, runs_root
-from ..store.run import check_writable
+from ..store._paths import check_writable
 from ..sweep.executors import check_ray
 from ..store._atomic import write_text_atomic
 from ..sweep.groups import group_rows

@@ -19,7 +19,8 @@ from typing import Any, Callable
 from ..store import catalog, is_finished, runs_root
 from ..store._faults import fault_point
 from ..store._lock import run_lock
-from ..store.run import writable_root, write_finished_run
+from ..store._paths import writable_root
+from ..store.run import write_finished_run
 from ..train import History
 from ._progress import Bar as _Bar
 from .analysis_pass import analyse_runs

@@ -1,0 +1,85 @@
+"""Start-up time of the command line against a bare ``python -c "import typer, rich"``.
+
+The target (issue: "the researcher's experience"): ``rnnlab --help``, ``rnnlab --version``
+and ``rnnlab runs list`` within 2x of the bare import, and JAX not imported by them. Each
+command is run as a fresh process, alternating with the reference so that both see the same
+machine; the median of ``--repeats`` runs is reported with its spread (min-max), the 1-minute
+load average before and after, and whether the machine was idle enough (<= 0.25 per core):
+
+    python benchmarks/cli_startup.py --repeats 15
+
+Also checked here: none of the three commands imports ``jax`` (``-X importtime``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REFERENCE = [sys.executable, "-c", "import typer, rich"]
+TARGET = 2.0
+
+
+def _rnnlab() -> list[str]:
+    exe = shutil.which("rnnlab", path=str(Path(sys.executable).parent)) or shutil.which("rnnlab")
+    return [exe] if exe else [sys.executable, "-c", "from rnnlab.cli import main; main()"]
+
+
+def _time(cmd: list[str], env: dict) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - t0
+
+
+def _imports_jax(cmd: list[str], env: dict) -> bool:
+    code = ("import sys; sys.argv = ['rnnlab'] + sys.argv[1:]\nfrom rnnlab.cli import app\n"
+            "try:\n    app()\nexcept SystemExit:\n    pass\nprint('JAX' if 'jax' in sys.modules else 'NOJAX')")
+    out = subprocess.run([sys.executable, "-c", code, *cmd[len(_rnnlab()):]], env=env, capture_output=True, text=True)
+    return "NOJAX" not in out.stdout
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=15)
+    args = ap.parse_args()
+    load0 = os.getloadavg()[0]
+    cores = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory() as d:
+        env = {**os.environ, "RNNLAB_RUNS": d, "COLUMNS": "120"}
+        base = _rnnlab()
+        commands = {"--help": base + ["--help"], "--version": base + ["--version"], "runs list": base + ["runs", "list"]}
+        for cmd in [REFERENCE, *commands.values()]:  # warm the OS file cache
+            _time(cmd, env)
+        ref: list[float] = []
+        times: dict[str, list[float]] = {k: [] for k in commands}
+        for _ in range(args.repeats):
+            for name, cmd in commands.items():
+                ref.append(_time(REFERENCE, env))
+                times[name].append(_time(cmd, env))
+        jax_free = {name: not _imports_jax(cmd, env) for name, cmd in commands.items()}
+    load1 = os.getloadavg()[0]
+    r = statistics.median(ref)
+    idle = max(load0, load1) <= 0.25 * cores
+    print(f"machine: {cores} cores; load average (1 min) before {load0:.2f}, after {load1:.2f}"
+          + ("" if idle else "  [LOADED: figures not comparable]"))
+    print(f"reference `python -c 'import typer, rich'`: median {r * 1e3:.0f} ms "
+          f"(min {min(ref) * 1e3:.0f}, max {max(ref) * 1e3:.0f}) over {len(ref)} runs")
+    ok = True
+    for name, ts in times.items():
+        m = statistics.median(ts)
+        ratio = m / r
+        ok &= ratio <= TARGET and jax_free[name]
+        print(f"rnnlab {name:10s} median {m * 1e3:5.0f} ms (min {min(ts) * 1e3:.0f}, max {max(ts) * 1e3:.0f})  "
+              f"ratio {ratio:.2f}x (target <= {TARGET}x)  JAX imported: {'no' if jax_free[name] else 'YES'}")
+    print("target met" if ok else "target NOT met", "" if idle else "(machine loaded)")
+
+
+if __name__ == "__main__":
+    main()
