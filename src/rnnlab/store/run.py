@@ -306,14 +306,14 @@ def _execute(run: Run, resume: bool, progress: bool, checkpoint_every: int,
     try:
         result = train(model_cfg, task, cfg.train, key=key, progress=progress, on_eval=hook, resume=start)
     except NonFiniteLossError as err:
-        _finish(run, cfg, task, err.result, status="failed", error=str(err))
+        _finish(run, cfg, task, err.result, status="failed", error=str(err), progress=progress)
         raise
     except BaseException as err:
         _mark_interrupted(run, err)
         raise
     try:  # the final checkpoint is committed before any finished file (resume rewrites them)
         save_checkpoint(run.dir, Checkpoint(result.state, result.history, len(result.history.step)))
-        _finish(run, cfg, task, result, status=run_status(result.history))
+        _finish(run, cfg, task, result, status=run_status(result.history), progress=progress)
     except BaseException as err:
         _mark_interrupted(run, err)
         raise
@@ -357,9 +357,17 @@ def run_summary(cfg: RunConfig, h: History, status: str | None = None) -> dict[s
     return out
 
 
-def _finish(run: Run, cfg: RunConfig, task, result: TrainResult, status: str, error: str | None = None) -> None:
-    """Write weights, history, figures and page, then the summary; update the catalog."""
+def _finish(run: Run, cfg: RunConfig, task, result: TrainResult, status: str, error: str | None = None,
+            progress: bool = False) -> None:
+    """Write weights, history, figures and page, then the summary; update the catalog (with a
+    spinner saying so when ``progress``: drawing the figures takes seconds)."""
     from ..report import write_run_report
+
+    if progress:
+        from rich.console import Console
+
+        with Console(stderr=True).status("writing weights, figures and the report page"):
+            return _finish(run, cfg, task, result, status, error)
 
     if is_finished(status):
         write_checked(run.dir / "model.eqx", serialise(result.model))

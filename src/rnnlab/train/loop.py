@@ -387,11 +387,12 @@ def train(
             if on_eval is not None:
                 on_eval(Checkpoint(state, history, n_evals, initial, dict(passed_models)))
 
-    steps = _np(state.step)
-    for e in range(E):
-        if history.status[e] == "running":
-            history.status[e] = "budget"
-            history.stop_step[e] = int(steps[e])
+        steps = _np(state.step)
+        for e in range(E):
+            if history.status[e] == "running":
+                history.status[e] = "budget"
+                history.stop_step[e] = int(steps[e])
+        bar.finish(history.status)
     result = TrainResult(state.model, history, state, cfg, initial, passed_models)
     if not vmapped and history.status[0] == "failed":
         raise NonFiniteLossError(int(steps[0]), result)
@@ -471,22 +472,37 @@ def _after_eval(
 
 
 class _Progress:
-    """A Rich progress bar showing step, loss and metric (a no-op when disabled)."""
+    """A Rich progress bar showing the phase ("compiling" until the first evaluation returns,
+    then "train", at the end why training stopped), step, loss, metric, elapsed and remaining
+    time (a no-op when disabled)."""
 
     def __init__(self, enabled: bool, total: int, metric_name: str):
         self.enabled = enabled
         if enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                       TimeRemainingColumn)
 
             self.p = Progress(
-                TextColumn("[bold]train"),
+                TextColumn("[bold]{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("loss {task.fields[loss]}  {task.fields[mname]} {task.fields[metric]}{task.fields[extra]}"),
                 TimeElapsedColumn(),
+                TimeRemainingColumn(),
                 transient=False,
             )
-            self.task = self.p.add_task("train", total=total, loss="-", metric="-", mname=metric_name, extra="")
+            self.task = self.p.add_task("compiling", total=total, loss="-", metric="-", mname=metric_name, extra="")
+
+    def finish(self, statuses: list[str]) -> None:
+        """Say why training stopped: every member's status, counted ("converged", "budget spent",
+        "failed: non-finite loss", or "3 converged, 1 budget spent" for an ensemble)."""
+        if not self.enabled:
+            return
+        words = {"converged": "converged", "budget": "budget spent", "failed": "failed: non-finite loss"}
+        counts = {s: statuses.count(s) for s in dict.fromkeys(statuses)}
+        text = ", ".join(words.get(s, s) if len(counts) == 1 and len(statuses) == 1 else f"{n} {words.get(s, s)}"
+                         for s, n in counts.items())
+        self.p.update(self.task, description=text)
 
     def __enter__(self):
         if self.enabled:
@@ -503,6 +519,7 @@ class _Progress:
         extra = f"  N {int(np.max(history.level[-1]))}" if curriculum else ""
         self.p.update(
             self.task,
+            description="train",
             completed=step,
             loss=f"{np.nanmean(history.train_loss[-1]):.4g}",
             metric=f"{np.nanmean(history.metric[-1]):.4g}",
