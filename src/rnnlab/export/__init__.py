@@ -9,9 +9,9 @@ sweeps and studies as pandas DataFrames.
   (``rnnlab.export.tables``).
 """
 
-from .arrays import activity, activity_table, clock, run_activity, to_netcdf
+from .arrays import activity, activity_table, run_activity, to_netcdf
 from .nwb import to_nwb
 from .tables import StudyTables, runs_table, study_tables, sweep_groups_table, sweep_table
 
-__all__ = ["activity", "activity_table", "clock", "run_activity", "to_netcdf", "to_nwb",
+__all__ = ["activity", "activity_table", "run_activity", "to_netcdf", "to_nwb",
            "StudyTables", "runs_table", "study_tables", "sweep_groups_table", "sweep_table"]

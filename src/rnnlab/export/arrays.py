@@ -53,24 +53,12 @@ from ..models import RecurrentModel, run
 from ..tasks import Task
 from ..train.preflight import check_types
 
-__all__ = ["activity", "run_activity", "activity_table", "to_netcdf", "clock"]
+__all__ = ["activity", "run_activity", "activity_table", "to_netcdf"]
 
 _RESERVED = {"activity", "outputs", "inputs", "targets", "mask", "trial", "time", "step", "unit", "input",
              "output", "member"}
 _CONVENTION = ("time[t] = (t + 1) * dt: the end of step t, when activity[t] and outputs[t] are read out; "
                "inputs[t] drove step t")
-
-
-def clock(task: Task) -> tuple[float, str]:
-    """``(dt, unit)`` of ``task``'s time step: its ``dt`` field and the unit its description
-    names (``"ms"``, ``"s"``; ``"task time units"`` where none is named); ``(1.0, "steps")``
-    for a task without ``dt``."""
-    field = type(task).model_fields.get("dt")
-    if field is None:
-        return 1.0, "steps"
-    text = field.description or ""
-    unit = "ms" if "(ms)" in text else "s" if "(s)" in text else "task time units"
-    return float(task.dt), unit
 
 
 def _key(key: Any) -> tuple[Any, dict[str, Any]]:
@@ -158,7 +146,7 @@ def activity(model: RecurrentModel, task: Task, key: Any, n_trials: int = 64, *,
     act, out = (_run_stacked if stacked else run)(model, batch.inputs, key)
     act, out = np.asarray(act), np.asarray(out)
     B, T, n_in = batch.inputs.shape
-    dt, unit = clock(task)
+    dt, unit = task.clock()
     lead = ("member",) if stacked else ()
     coords: dict[str, Any] = {
         "trial": np.arange(B), "step": ("time", np.arange(T)),

@@ -71,6 +71,17 @@ class Task(BaseModel):
     def n_outputs(self) -> int:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def clock(self) -> tuple[float, str]:
+        """``(dt, unit)`` of a time step: the ``dt`` field and the unit its description names
+        (``"ms"``, ``"s"``; ``"task time units"`` where none is named); ``(1.0, "steps")`` for
+        a task without ``dt``. Figures and exports label time with it."""
+        field = type(self).model_fields.get("dt")
+        if field is None:
+            return 1.0, "steps"
+        text = field.description or ""
+        unit = "ms" if "(ms)" in text else "s" if "(s)" in text else "task time units"
+        return float(self.dt), unit
+
     # Every task also exposes ``n_steps``, the number of time steps T of its batches
     # (a parameter field or a property derived from its parameters).
 
