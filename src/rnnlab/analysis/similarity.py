@@ -198,14 +198,35 @@ class DistanceMatrix(Result):
         return s
 
     def plot(self, path: str | Path | None = None):
-        """Heat map of the distance matrix."""
-        fig, (ax,) = _figure(size=(4.5, 4))
-        im = ax.imshow(self.distances, cmap="viridis")
-        ticks = np.arange(len(self.names))
-        ax.set(xticks=ticks, yticks=ticks, title=self.metric)
-        ax.set_xticklabels(self.names, rotation=90, fontsize=7)
-        ax.set_yticklabels(self.names, fontsize=7)
-        fig.colorbar(im, ax=ax, shrink=0.8)
+        """Heat map of the distance matrix, each cell with its value (up to 12 networks). Long
+        names (run ids) become ``#i`` on the axes, with a key beside the map."""
+        n = len(self.names)
+        long = max((len(str(x)) for x in self.names), default=0) > 12
+        labels = [f"#{i}" for i in range(n)] if long else [str(x) for x in self.names]
+        side = max(3.5, 0.45 * n + 1.5)
+        width = max(len(str(x)) for x in self.names) * 0.065 + 0.5 if long else 0.0  # inches of the key
+        if long:
+            fig, (ax, key_ax) = _figure(2, size=((side + 0.8 + width) / 2, side),
+                                        gridspec_kw={"width_ratios": [side + 0.8, width]})
+        else:
+            fig, (ax,) = _figure(size=(side + 0.8, side))
+        D = np.asarray(self.distances, float)
+        im = ax.imshow(D, cmap="viridis")
+        ticks = np.arange(n)
+        ax.set(xticks=ticks, yticks=ticks, title=self.metric, xlabel="network", ylabel="network")
+        ax.set_xticklabels(labels, rotation=90 if not long else 0, fontsize=8)
+        ax.set_yticklabels(labels, fontsize=8)
+        if n <= 12:
+            mid = np.nanmin(D) + 0.5 * (np.nanmax(D) - np.nanmin(D))
+            for i in range(n):
+                for j in range(n):
+                    ax.text(j, i, f"{D[i, j]:.2g}", ha="center", va="center", fontsize=7,
+                            color="black" if D[i, j] > mid else "white")
+        fig.colorbar(im, ax=ax, shrink=0.8, label="distance")
+        if long:  # the key beside the map, in an axes of its own (part of the layout)
+            key_ax.axis("off")
+            key_ax.text(0.0, 0.5, "\n".join(f"#{i}  {x}" for i, x in enumerate(self.names)), ha="left",
+                        va="center", fontsize=7, family="monospace", transform=key_ax.transAxes)
         return _finish(fig, path)
 
 
