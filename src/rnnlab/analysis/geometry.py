@@ -116,10 +116,23 @@ class Spectrum(Result):
         return _finish(fig, path)
 
 
+_SCATTER_MAX = 600  # more eigenvalues than this are drawn as a density (a scatter becomes one blob)
+
+
 def _eig_axes(ax, eig, title):
+    """Eigenvalues in the complex plane with the unit circle: points, or for many (Jacobians
+    along trajectories: steps x units) a log-count density, with the largest |λ| marked."""
     th = np.linspace(0, 2 * np.pi, 200)
+    re, im = np.real(eig).ravel(), np.imag(eig).ravel()
+    if re.size <= _SCATTER_MAX:
+        ax.scatter(re, im, s=8, alpha=0.6)
+    else:
+        hb = ax.hexbin(re, im, gridsize=50, bins="log", cmap="viridis", mincnt=1, linewidths=0)
+        ax.figure.colorbar(hb, ax=ax, shrink=0.7, label="eigenvalues (log count)")
+        top = np.argsort(-np.hypot(re, im))[:20]
+        ax.scatter(re[top], im[top], s=14, facecolors="none", edgecolors="tab:red", lw=0.8, label="20 largest |λ|")
+        ax.legend(fontsize=7, loc="lower left")
     ax.plot(np.cos(th), np.sin(th), "k:", lw=1)
-    ax.scatter(np.real(eig).ravel(), np.imag(eig).ravel(), s=6, alpha=0.5)
     ax.set(xlabel="Re λ", ylabel="Im λ", title=title, aspect="equal")
 
 
