@@ -185,14 +185,18 @@ class Automaton(Result):
     """A minimal Moore machine reproducing a network's input → output-label behaviour.
 
     Attributes:
-        transitions: ``[n, S]`` next state per state and symbol (start state 0);
-        outputs: ``[n]`` label index per state; alphabet: ``[S, I]`` the input vector of each
-        symbol; labels: ``[L, H]`` the output label row (class per head) of each label index;
-        n_states: n; n_clusters: the k of the k-means quantisation; train_agreement: fraction of
-        steps where automaton and network agree on the extraction sequences; agreement: the
-        same on the test sequences (``test_factor`` × longer, ``test_steps`` steps);
-        agreement_scored: on the test steps the task scores; network_metric: the network's
-        task metric on the test sequences.
+        transitions: ``[n, S]`` next state per state and symbol (start state 0).
+        outputs: ``[n]`` label index per state.
+        alphabet: ``[S, I]`` the input vector of each symbol.
+        labels: ``[L, H]`` the output label row (class per head) of each label index.
+        n_states: n.
+        n_clusters: the k of the k-means quantisation.
+        train_agreement: fraction of steps where automaton and network agree on the
+            extraction sequences.
+        agreement: the same on the test sequences (``test_factor`` × longer, ``test_steps``
+            steps).
+        agreement_scored: on the test steps the task scores.
+        network_metric: the network's task metric on the test sequences.
     """
 
     transitions: np.ndarray
@@ -213,30 +217,60 @@ class Automaton(Result):
         return run_dfa(self.transitions, self.outputs, symbols)
 
     def plot(self, path: str | Path | None = None):
-        """State diagram: states on a circle, labelled by their output; edges by input symbol."""
-        fig, (ax,) = _figure(size=(4.5, 4.5))
-        n = self.n_states
+        """State diagram and transition table. Left: states on a circle, labelled by their output,
+        one arrow per pair of states carrying the input symbols that cause it (counted when more
+        than two, so labels never pile up). Right: the full table, next state per state and input
+        symbol, each cell named."""
+        n, n_sym = self.n_states, len(self.alphabet)
+        fig, (ax, tab) = _figure(2, size=(4.6, 4.6))
         ang = np.pi / 2 - 2 * np.pi * np.arange(n) / n
         pos = np.c_[np.cos(ang), np.sin(ang)] * (0 if n == 1 else 1)
         sym = [",".join(f"{v:g}" for v in a) for a in self.alphabet]
+        edges: dict[tuple[int, int], list[int]] = {}
         for q in range(n):
-            for s, r in enumerate(self.transitions[q]):
-                if r == q:
-                    out = pos[q] / np.linalg.norm(pos[q]) if n > 1 else np.array([0.0, 1.0])
-                    ax.text(*(pos[q] + out * (0.32 + 0.14 * s)), f"loop {sym[s]}", ha="center", va="center",
-                            fontsize=8, color="tab:red")
-                    continue
-                ax.annotate("", pos[r], pos[q], arrowprops=dict(arrowstyle="-|>", connectionstyle="arc3,rad=0.2",
-                                                                shrinkA=14, shrinkB=14, color="0.3"))
-                mid = (pos[q] + pos[r]) / 2 + 0.15 * np.array([pos[r][1] - pos[q][1], pos[q][0] - pos[r][0]])
-                ax.text(*mid, sym[s], fontsize=8, ha="center", color="tab:red")
+            for s_, r in enumerate(self.transitions[q]):
+                edges.setdefault((q, int(r)), []).append(s_)
+
+        def label(syms: list[int]) -> str:
+            return " / ".join(sym[s_] for s_ in syms) if len(syms) <= 2 else f"{len(syms)} inputs"
+
+        dense = sum(q != r for q, r in edges) > 2 * n  # labels would pile up: the table names them
+
+        for (q, r), syms in edges.items():
+            if r == q:
+                out = pos[q] / np.linalg.norm(pos[q]) if n > 1 else np.array([0.0, 1.0])
+                ax.text(*(pos[q] + out * (0.42 + 0.3 * abs(out[0]))), f"↺ {label(syms)}", ha="center", va="center", fontsize=7,
+                        color="tab:red")
+                continue
+            ax.annotate("", pos[r], pos[q], arrowprops=dict(arrowstyle="-|>", connectionstyle="arc3,rad=0.2",
+                                                            shrinkA=14, shrinkB=14, color="0.6" if dense else "0.3",
+                                                            lw=0.6 if dense else 1.0))
+            if dense:
+                continue
+            mid = (pos[q] + pos[r]) / 2 + 0.15 * np.array([pos[r][1] - pos[q][1], pos[q][0] - pos[r][0]])
+            ax.text(*mid, label(syms), fontsize=7, ha="center", va="center", color="tab:red",
+                    bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8))
         for q in range(n):
             ax.scatter(*pos[q], s=700, color="white", edgecolor="k", zorder=3, lw=2 if q == 0 else 1)
             lab = ",".join(str(v) for v in np.atleast_1d(self.labels[self.outputs[q]]))
             ax.text(*pos[q], f"q{q}\n→{lab}", ha="center", va="center", fontsize=8, zorder=4)
-        ax.set(xlim=(-1.6, 1.6), ylim=(-1.6, 1.6), aspect="equal",
-               title=f"{n} states; agreement {self.agreement:.3f} at ×{self.test_factor:g} length")
+        ax.set(xlim=(-1.8, 1.8), ylim=(-1.8, 1.8), aspect="equal",
+               title=f"{n} states; agreement {self.agreement:.3f}\nat ×{self.test_factor:g} length")
+        if dense:
+            ax.text(0, -1.75, "inputs of each transition: see the table", ha="center", fontsize=7, color="0.4")
         ax.axis("off")
+        table = np.asarray(self.transitions)
+        tab.imshow(table, cmap="tab10" if n <= 10 else "viridis", vmin=0, vmax=max(n - 1, 1), aspect="auto")
+        if n * n_sym <= 400:
+            for q in range(n):
+                for s_ in range(n_sym):
+                    tab.text(s_, q, f"q{table[q, s_]}", ha="center", va="center",
+                             fontsize=6 if n * n_sym > 64 else 9, color="white")
+        tab.set(yticks=np.arange(n), yticklabels=[f"q{q}" for q in range(n)], xlabel="input symbol",
+                ylabel="state", title="next state")
+        if n_sym <= 32:
+            tab.set_xticks(np.arange(n_sym))
+            tab.set_xticklabels(sym, rotation=90, fontsize=6)
         return _finish(fig, path)
 
 
