@@ -161,3 +161,29 @@ def test_pairwise_matrix():
     assert dm.metric == "procrustes_distance" and dm.summary()["n"] == 3
     with pytest.raises(ValueError):
         procrustes_distance(X, X[:10])
+
+
+def test_batched_dsa_and_faster_weight_matching_keep_the_distances():
+    """Regression on fixed inputs: the values below were computed by the pair-at-a-time DSA
+    optimiser and the weight matching that iterated every start 50 times (before the batched
+    ``similarity_transform_distances`` and the cycle-stopping matching); both must be unchanged
+    (the batch mixes sizes: the 4 x 4 operator is zero-padded against a 6 x 6 one)."""
+    from rnnlab import models
+    from rnnlab.analysis import similarity_transform_distance, similarity_transform_distances, weight_distance
+
+    rng = np.random.default_rng(2026)
+    As = [rng.normal(size=(6, 6)) * 0.4 for _ in range(5)] + [rng.normal(size=(4, 4)) * 0.4]
+    pairs = [(0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 0)]
+    expected = [(1.486439959683, 0.55394298321), (1.092425290948, 0.448364211246), (1.27891065649, 0.458450174534),
+                (1.541365674075, 0.564675793268), (1.715080293071, 0.62454912748), (1.60255113867, 0.56790096118)]
+    e, a, Cs = similarity_transform_distances([As[i] for i, _ in pairs], [As[j] for _, j in pairs])
+    np.testing.assert_allclose(np.c_[e, a], expected, rtol=1e-7)
+    for (i, j), (ee, aa), C in zip(pairs, expected, Cs):
+        np.testing.assert_allclose(C @ C.T, np.eye(len(C)), atol=1e-12)
+    np.testing.assert_allclose(similarity_transform_distance(As[0], As[1])[:2], expected[0], rtol=1e-7)
+    nets = [models.get("leaky_rnn", input_size=2, output_size=2, key=k, hidden_size=16) for k in range(4)]
+    got = [weight_distance(nets[i], nets[j]).total for i, j in [(0, 1), (1, 2), (2, 3)]]
+    np.testing.assert_allclose(got, [6.425480940431, 5.847504150498, 5.631668460376], rtol=1e-10)
+    assert list(weight_distance(nets[0], nets[1]).permutation) == [3, 14, 1, 15, 12, 2, 8, 6, 13, 9, 0, 7, 10, 5, 4, 11]
+    grus = [models.get("gru", input_size=2, output_size=2, key=k, hidden_size=8) for k in range(2)]
+    np.testing.assert_allclose(weight_distance(*grus).total, 4.784773708235, rtol=1e-10)

@@ -21,7 +21,7 @@ Each analysis is a function returning a small frozen result (NumPy arrays and sc
 
 from ._dynamics import state_trajectories
 from .degeneracy import DegeneracyResult, degeneracy
-from .dsa import DMD, DSAResult, delay_embed, dmd, dsa, similarity_transform_distance
+from .dsa import DMD, DSAResult, delay_embed, dmd, dsa, similarity_transform_distance, similarity_transform_distances
 from .fixed_points import FixedPoints, find_fixed_points
 from .geometry import PCA, JacobianSpectrum, Spectrum, jacobian_spectrum, participation_ratio, pca, weight_spectrum
 from .similarity import DistanceMatrix, WeightDistance, linear_cka, pairwise, procrustes_distance, weight_distance
@@ -72,7 +72,7 @@ __all__ = [
     "PCA", "Spectrum", "JacobianSpectrum", "pca", "participation_ratio", "weight_spectrum", "jacobian_spectrum",
     # similarity
     "linear_cka", "procrustes_distance", "WeightDistance", "weight_distance", "DistanceMatrix", "pairwise",
-    "DMD", "DSAResult", "delay_embed", "dmd", "dsa", "similarity_transform_distance",
+    "DMD", "DSAResult", "delay_embed", "dmd", "dsa", "similarity_transform_distance", "similarity_transform_distances",
     # degeneracy
     "DegeneracyResult", "degeneracy",
     # perturbation, pruning

@@ -36,7 +36,7 @@ from ..models import run
 from ..train import member
 from ._dynamics import _deterministic, state_trajectories
 from ._results import Result, _figure, _finish
-from .dsa import dmd, similarity_transform_distance
+from .dsa import dmd, similarity_transform_distances
 from .similarity import weight_distance
 
 __all__ = ["DegeneracyResult", "degeneracy"]
@@ -166,9 +166,12 @@ def degeneracy(
         ood_factor: the OOD task is ``task.harder(ood_factor)`` (Huang et al.: 2).
         n_trials: trials of the shared OOD batch and of each DSA trial set.
         n_null: independent OOD batches of the behavioural null.
-        n_delays, rank, delay_interval: the DMD of DSA (``rank`` is capped at ``n_delays · D``).
+        n_delays: delays of the DMD of DSA.
+        rank: rank of the DMD of DSA (capped at ``n_delays · D``).
+        delay_interval: steps between delays of the DMD of DSA.
         dsa_score: "euclidean" (``‖A − C B Cᵀ‖_F``, Huang et al.) or "angular" (radians).
-        dsa_starts, dsa_steps: optimiser settings of ``similarity_transform_distance``.
+        dsa_starts: optimiser starts of ``similarity_transform_distance``.
+        dsa_steps: optimiser steps of ``similarity_transform_distance``.
         names: network labels (default ``0..E−1``).
     """
     if dsa_score not in ("euclidean", "angular"):
@@ -202,18 +205,20 @@ def degeneracy(
     A1 = [fit(m, x1) for m in nets]
     A2 = [fit(m, x2) for m in nets]
 
-    def dist(A, B):
-        return similarity_transform_distance(A, B, dsa_starts, dsa_steps)[idx]
-
+    # every pair and the E null pairs (each network on two trial sets) in one batched optimisation
+    iu = np.triu_indices(E, 1)
+    lhs = [A1[i] for i in iu[0]] + A1
+    rhs = [A1[j] for j in iu[1]] + A2
+    dists = similarity_transform_distances(lhs, rhs, dsa_starts, dsa_steps)[idx]
     D = np.zeros((E, E))
+    D[iu] = dists[: len(iu[0])]
+    D = D + D.T
+    dsa_null = dists[len(iu[0]):]
     W, Wu = np.zeros((E, E)), np.zeros((E, E))
-    for i in range(E):
-        for j in range(i + 1, E):
-            D[i, j] = D[j, i] = dist(A1[i], A1[j])
-            wd = weight_distance(nets[i], nets[j])
-            W[i, j] = W[j, i] = wd.normalized
-            Wu[i, j] = Wu[j, i] = wd.unaligned / wd.n_params
-    dsa_null = np.array([dist(A1[i], A2[i]) for i in range(E)])
+    for i, j in zip(*iu):
+        wd = weight_distance(nets[i], nets[j])
+        W[i, j] = W[j, i] = wd.normalized
+        Wu[i, j] = Wu[j, i] = wd.unaligned / wd.n_params
 
     labels = np.array([str(s) for s in (names if names is not None else range(E))])
     return DegeneracyResult(

@@ -38,7 +38,7 @@ import optax
 
 from ._results import Result, _figure, _finish
 
-__all__ = ["DMD", "DSAResult", "delay_embed", "dmd", "similarity_transform_distance", "dsa"]
+__all__ = ["DMD", "DSAResult", "delay_embed", "dmd", "similarity_transform_distance", "similarity_transform_distances", "dsa"]
 
 
 def delay_embed(x: Any, n_delays: int, delay_interval: int = 1) -> np.ndarray:
@@ -139,7 +139,9 @@ def _spectral_starts(A: np.ndarray, B: np.ndarray, seed: int) -> list[np.ndarray
 
 @eqx.filter_jit
 def _optimise_C(A, B, C0, steps: int, lr: float):
-    """Adam on ``‖A − C B Cᵀ‖²`` over ``C = C₀ cayley(K − Kᵀ)`` for every start; returns (C, loss)."""
+    """Adam on ``‖A − C B Cᵀ‖²`` over ``C = C₀ cayley(K − Kᵀ)`` for every start, for a batch of
+    pairs: ``A, B [P, n, n]``, ``C0 [P, S, n, n]`` -> ``(C [P, S, n, n], loss [P, S])``. One
+    program for all pairs and starts (a degeneracy study compares 1,225 pairs per group)."""
     opt = optax.adam(lr)
 
     def orth(C0, K):
@@ -147,47 +149,79 @@ def _optimise_C(A, B, C0, steps: int, lr: float):
         eye = jnp.eye(K.shape[0], dtype=K.dtype)
         return C0 @ jnp.linalg.solve(eye + S, eye - S)  # Cayley map: orthogonal, det +1
 
-    def loss(K, C0):
-        C = orth(C0, K)
-        return jnp.sum((A - C @ B @ C.T) ** 2)
+    def pair(A, B, C0s):
+        def loss(K, C0):
+            C = orth(C0, K)
+            return jnp.sum((A - C @ B @ C.T) ** 2)
 
-    def one(C0):
-        K = jnp.zeros_like(A)
+        def one(C0):
+            K = jnp.zeros_like(A)
 
-        def step(carry, _):
-            K, st = carry
-            g = jax.grad(loss)(K, C0)
-            upd, st = opt.update(g, st, K)
-            return (optax.apply_updates(K, upd), st), None
+            def step(carry, _):
+                K, st = carry
+                g = jax.grad(loss)(K, C0)
+                upd, st = opt.update(g, st, K)
+                return (optax.apply_updates(K, upd), st), None
 
-        (KT, _), _ = jax.lax.scan(step, (K, opt.init(K)), None, length=steps)
-        l0, lT = loss(K, C0), loss(KT, C0)  # keep the start if Adam did not improve on it
-        return jnp.where(lT < l0, orth(C0, KT), C0), jnp.minimum(lT, l0)
+            (KT, _), _ = jax.lax.scan(step, (K, opt.init(K)), None, length=steps)
+            l0, lT = loss(K, C0), loss(KT, C0)  # keep the start if Adam did not improve on it
+            return jnp.where(lT < l0, orth(C0, KT), C0), jnp.minimum(lT, l0)
 
-    return jax.vmap(one)(C0)
+        return jax.vmap(one)(C0s)
+
+    return jax.vmap(pair)(A, B, C0)
+
+
+_CHUNK = 256  # pairs per program (padded to it, so one compilation serves every chunk)
+
+
+def similarity_transform_distances(
+    As: Any, Bs: Any, n_starts: int = 8, steps: int = 400, lr: float = 0.05, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """``(euclidean [P], angular [P], [C_p])`` of ``min_{C∈O(n)} ‖A_p − C B_p Cᵀ‖_F`` for each
+    pair ``(As[p], Bs[p])`` (steps 3–4 of the method), optimised in batches: pairs whose padded
+    size ``n`` agrees run in one vmapped program, ``_CHUNK`` at a time. ``seed`` draws the
+    random starting rotations (the same for every pair, as for one pair at a time)."""
+    pairs = [(np.asarray(A, dtype=np.float64), np.asarray(B, dtype=np.float64)) for A, B in zip(As, Bs)]
+    P = len(pairs)
+    euclid, angular, Cs = np.zeros(P), np.zeros(P), [None] * P
+    by_size: dict[int, list[int]] = {}
+    for p, (A, B) in enumerate(pairs):
+        by_size.setdefault(max(A.shape[0], B.shape[0]), []).append(p)
+    for n, idx in by_size.items():
+        A = np.stack([_pad(pairs[p][0], n) for p in idx])
+        B = np.stack([_pad(pairs[p][1], n) for p in idx])
+        na, nb = np.linalg.norm(A, axis=(1, 2)), np.linalg.norm(B, axis=(1, 2))
+        An, Bn = A / na[:, None, None], B / nb[:, None, None]
+        orth = _orthogonal_starts(n, max(n_starts, 1), seed)
+        C0 = np.stack([np.concatenate([_spectral_starts(a, b, seed), orth]) for a, b in zip(An, Bn)])
+        best = np.zeros((len(idx), n, n))
+        chunk = min(_CHUNK, len(idx))
+        for lo in range(0, len(idx), chunk):
+            sl = np.arange(lo, lo + chunk).clip(max=len(idx) - 1)  # the last chunk padded by repeats
+            C, losses = _optimise_C(jnp.asarray(An[sl], jnp.float32), jnp.asarray(Bn[sl], jnp.float32),
+                                    jnp.asarray(C0[sl], jnp.float32), int(steps), float(lr))
+            C, losses = np.asarray(C, dtype=np.float64), np.asarray(losses)
+            keep = sl[: len(idx) - lo] if lo + chunk > len(idx) else sl
+            best[keep] = C[np.arange(len(keep)), np.argmin(losses[: len(keep)], axis=1)]
+        u, _, vt = np.linalg.svd(best)  # re-orthonormalise (float32 drift) before scoring in float64
+        best = u @ vt
+        CBC = best @ B @ np.swapaxes(best, 1, 2)
+        cos = np.sum(A * CBC, axis=(1, 2)) / (na * nb)
+        for k, p in enumerate(idx):
+            euclid[p] = float(np.linalg.norm(A[k] - CBC[k]))
+            angular[p] = float(np.arccos(np.clip(cos[k], -1.0, 1.0)))
+            Cs[p] = best[k]
+    return euclid, angular, Cs
 
 
 def similarity_transform_distance(
     A: Any, B: Any, n_starts: int = 8, steps: int = 400, lr: float = 0.05, seed: int = 0
 ) -> tuple[float, float, np.ndarray]:
     """``(euclidean, angular, C)`` for ``min_{C∈O(n)} ‖A − C B Cᵀ‖_F`` (steps 3–4 of the method);
-    ``seed`` draws the random starting rotations."""
-    A, B = np.asarray(A, dtype=np.float64), np.asarray(B, dtype=np.float64)
-    n = max(A.shape[0], B.shape[0])
-    A, B = _pad(A, n), _pad(B, n)
-    na, nb = np.linalg.norm(A), np.linalg.norm(B)
-    C0 = np.concatenate([_spectral_starts(A / na, B / nb, seed), _orthogonal_starts(n, max(n_starts, 1), seed)])
-    C0 = jnp.asarray(C0, jnp.float32)
-    An, Bn = jnp.asarray(A / na, jnp.float32), jnp.asarray(B / nb, jnp.float32)
-    Cs, losses = _optimise_C(An, Bn, C0, int(steps), float(lr))
-    C = np.asarray(Cs[int(jnp.argmin(losses))], dtype=np.float64)
-    # re-orthonormalise (float32 drift) before scoring in float64
-    u, _, vt = np.linalg.svd(C)
-    C = u @ vt
-    CBC = C @ B @ C.T
-    euclid = float(np.linalg.norm(A - CBC))
-    cos = float(np.sum(A * CBC) / (na * nb))
-    return euclid, float(np.arccos(np.clip(cos, -1.0, 1.0))), C
+    ``seed`` draws the random starting rotations. One pair of ``similarity_transform_distances``."""
+    e, a, C = similarity_transform_distances([A], [B], n_starts, steps, lr, seed)
+    return float(e[0]), float(a[0]), C[0]
 
 
 def _pad(M: np.ndarray, n: int) -> np.ndarray:

@@ -32,11 +32,11 @@ from scipy.optimize import linear_sum_assignment
 
 from ..models.gated import GRU, LSTM
 from ._results import Result, _figure, _finish
-from .dsa import DMD, DSAResult, delay_embed, dmd, dsa, similarity_transform_distance
+from .dsa import DMD, DSAResult, delay_embed, dmd, dsa, similarity_transform_distance, similarity_transform_distances
 
 __all__ = [
     "linear_cka", "procrustes_distance", "WeightDistance", "weight_distance", "DistanceMatrix", "pairwise",
-    "DMD", "DSAResult", "delay_embed", "dmd", "dsa", "similarity_transform_distance",
+    "DMD", "DSAResult", "delay_embed", "dmd", "dsa", "similarity_transform_distance", "similarity_transform_distances",
 ]
 
 
@@ -160,18 +160,22 @@ def weight_distance(
     rng = np.random.default_rng(seed)
     starts = [np.arange(n), linear_sum_assignment(static, maximize=True)[1]]
     starts += [rng.permutation(n) for _ in range(n_random)]
-    candidates = list(starts)
+    candidates = {tuple(p): p for p in starts}  # insertion-ordered: ties resolve as listed
     for perm in starts:
+        seen = {tuple(perm)}
         for _ in range(max_iter):
             W2c = p2["rec"][:, :, perm]  # columns aligned with the current guess
             W2r = p2["rec"][:, perm, :]  # rows aligned with the current guess
-            S = static + np.einsum("gik,gjk->ij", p1["rec"], W2c) + np.einsum("gki,gkj->ij", p1["rec"], W2r)
+            # Σ_g W1_g W2c_gᵀ + W1_gᵀ W2r_g as BLAS products (tensordot; einsum ran 4–8x slower here)
+            S = static + np.tensordot(p1["rec"], W2c, axes=([0, 2], [0, 2])) + np.tensordot(
+                p1["rec"], W2r, axes=([0, 1], [0, 1]))
             new = linear_sum_assignment(S, maximize=True)[1]
-            if np.array_equal(new, perm):
-                break
+            if tuple(new) in seen:  # a fixed point, or a cycle (alternating matching often
+                break  # 2-cycles): every later iterate is one already seen
+            seen.add(tuple(new))
             perm = new
-            candidates.append(perm)
-    perm = max(candidates, key=score)
+            candidates.setdefault(tuple(perm), perm)
+    perm = max(candidates.values(), key=score)
     d = _dist(p1, _permuted(p2, perm))
     total = float(np.sqrt(sum(v**2 for v in d.values())))
     unaligned = float(np.sqrt(sum(v**2 for v in _dist(p1, p2).values())))
