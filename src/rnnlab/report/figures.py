@@ -1,13 +1,14 @@
 """Figures of a training run: learning curves, example trials, time-constant histograms.
 
-Each function draws one figure, writes it as PNG to ``path`` and returns the path.
+Each function draws one figure, writes it as PNG to ``path`` and returns the path. Time axes
+are in ms where the task's ``dt`` has a physical unit (``time_axis``), else in steps.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import jax
+import equinox as eqx
 import matplotlib
 
 matplotlib.use("Agg")
@@ -18,15 +19,74 @@ from ..models import RecurrentModel, run  # noqa: E402
 from ..tasks import Task  # noqa: E402
 from ..train import History  # noqa: E402
 
-__all__ = ["loss_curve", "example_trials", "tau_histogram"]
+__all__ = ["example_trials", "loss_curve", "run_batch", "sample_batch", "shade", "tau_histogram", "tau_scale",
+           "time_axis"]
 
 
-def _save(fig, path: Path) -> Path:
+def time_axis(task: Task) -> tuple[float, str]:
+    """``(duration of one step, axis label)`` for plotting a trial of ``task`` against time.
+
+    Read from the description of the task's ``dt`` field: ``(ms)`` gives ms, ``(s)`` ms too
+    (times 1000); tasks whose durations are counted in steps, and tasks without ``dt``, give
+    steps; any other ``dt`` gives time in the task's own unit.
+    """
+    field = type(task).model_fields.get("dt")
+    if field is None:
+        return 1.0, "time (steps)"
+    desc, dt = field.description or "", float(task.dt)
+    if "(ms)" in desc:
+        return dt, "time (ms)"
+    if "(s)" in desc:
+        return 1000.0 * dt, "time (ms)"
+    if "in steps" in desc:
+        return dt, "time (steps)" if dt == 1.0 else f"time (steps of dt=1; dt={dt:g})"
+    return dt, "time (task units)"
+
+
+@eqx.filter_jit
+def _run(model: RecurrentModel, inputs, key):
+    return run(model, inputs, key)
+
+
+@eqx.filter_jit
+def _sample(task: Task, key, n: int):
+    return task.sample(key, n)
+
+
+def sample_batch(task: Task, key, n: int):
+    """``task.sample(key, n)`` compiled once per task and ``n`` (run eagerly, each of its operations
+    compiles on its own, which dominated the time a run page took)."""
+    try:
+        return _sample(task, key, n)
+    except TypeError:  # a task whose parameters cannot be hashed (a dict): sample it uncompiled
+        return task.sample(key, n)
+
+
+def run_batch(model: RecurrentModel, inputs, key) -> tuple[np.ndarray, np.ndarray]:
+    """``run(model, inputs, key)`` compiled once per model structure and input shape (the seeds of
+    a sweep share one compilation), as NumPy ``(activity, outputs)``."""
+    try:
+        activity, out = _run(model, inputs, key)
+    except TypeError:  # a static part of the model that cannot be hashed: run it uncompiled
+        activity, out = run(model, inputs, key)
+    return np.asarray(activity), np.asarray(out)
+
+
+def _save(fig, path: Path, tight: bool = False) -> Path:
+    """Write ``fig`` (already laid out) as PNG; ``tight``: crop to what is drawn (legends outside the axes)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    fig.savefig(path, dpi=110, bbox_inches="tight" if tight else None)
     plt.close(fig)
     return path
+
+
+def shade(ax, t: np.ndarray, where: np.ndarray, step: float, color: str = "grey", alpha: float = 0.18,
+          zorder: float = 0) -> None:
+    """Shade each run of steps where ``where`` holds, each step ``step`` wide (centred on ``t``)."""
+    w = np.concatenate([[False], np.asarray(where, bool), [False]]).astype(int)
+    for on, off in zip(np.flatnonzero(np.diff(w) == 1), np.flatnonzero(np.diff(w) == -1)):
+        ax.axvspan(t[on] - step / 2, t[off - 1] + step / 2, color=color, alpha=alpha, lw=0, zorder=zorder)
 
 
 def _members(ax, x, y, label, color):
@@ -38,47 +98,66 @@ def _members(ax, x, y, label, color):
         ax.plot(x, y.reshape(len(x), -1)[:, 0], color=color, lw=2, label=label)
 
 
+_LOSS_NAME = {"mse": "masked MSE", "accuracy": "cross-entropy"}
+
+
 def loss_curve(history: History, path: Path) -> Path:
     """Training and evaluation loss, the task metric and (for curricula) N against step."""
     steps = np.asarray(history.step)
     curriculum = bool(history.stages)
     n = 3 if curriculum else 2
-    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.4))
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.4), squeeze=False)
+    axes = axes[0]
     _members(axes[0], steps, history.train_loss, "train", "C0")
     _members(axes[0], steps, history.eval_loss, "eval", "C1")
-    axes[0].set(xlabel="step", ylabel="loss", yscale="log", title="loss")
+    axes[0].set(xlabel="training step", ylabel=f"loss ({_LOSS_NAME.get(history.metric_name, 'task loss')})",
+                yscale="log", title="loss")
     axes[0].legend(fontsize=8)
     _members(axes[1], steps, history.metric, history.metric_name, "C2")
-    axes[1].set(xlabel="step", ylabel=history.metric_name, title=history.metric_name)
+    axes[1].set(xlabel="training step", ylabel=history.metric_name, title=f"{history.metric_name} (evaluation)")
     if history.metric_name == "mse":
         axes[1].set_yscale("log")
     if curriculum:
         _members(axes[2], steps, history.level, "N", "C3")
-        axes[2].set(xlabel="step", ylabel="N", title="curriculum level")
+        axes[2].set(xlabel="training step", ylabel="N", title="curriculum level")
     fig.tight_layout()
     return _save(fig, path)
 
 
-def example_trials(model: RecurrentModel, task: Task, key, path: Path, n: int = 3) -> Path:
+def example_trials(model: RecurrentModel, task: Task, key, path: Path, n: int = 3, *, batch=None,
+                   outputs=None) -> Path:
     """Inputs, targets (dashed), outputs (solid) and scored steps (shaded) of ``n`` trials.
 
+    The trials are ``task.sample(key, n)`` run through ``model``, or the first ``n`` of ``batch``
+    with the network's ``outputs`` on it when both are given (one batch for several figures).
     For cross-entropy tasks the output shown is the probability of the target's class
-    family: ``softmax`` of each head, class 1.
+    family: ``softmax`` of each head, class 1. At most 6 output channels are drawn.
     """
-    batch = task.sample(key, n)
-    _, out = run(model, batch.inputs, key)
-    inputs, targets, mask, out = (np.asarray(a) for a in (batch.inputs, batch.targets, batch.mask, out))
+    if batch is None or outputs is None:
+        batch = sample_batch(task, key, n)
+        _, outputs = run_batch(model, batch.inputs, key)
+    inputs, targets, mask, out = (np.asarray(a)[:n] for a in (batch.inputs, batch.targets, batch.mask, outputs))
+    ylabel = "output"
     if task.loss == "cross_entropy":
         c = task.n_classes
-        out = np.asarray(jax.nn.softmax(out.reshape(*out.shape[:-1], -1, c), -1))[..., 1]
+        logits = out.reshape(*out.shape[:-1], -1, c)
+        e = np.exp(logits - logits.max(-1, keepdims=True))
+        out = (e / e.sum(-1, keepdims=True))[..., 1]
         targets = targets.reshape(*targets.shape[:-1], -1, c)[..., 1]
         mask = mask.reshape(*mask.shape[:-1], -1, c)[..., 0]
+        ylabel = "P(class 1) per head"
     shown = np.flatnonzero(mask.reshape(-1, mask.shape[-1]).any(0))[:6]
-    fig, axes = plt.subplots(2, n, figsize=(4.2 * n, 5), sharex=True, squeeze=False)
-    t = np.arange(inputs.shape[1])
+    step, xlabel = time_axis(task)
+    fig, axes = plt.subplots(2, n, figsize=(4.2 * n, 5.6), sharex=True, squeeze=False, layout="constrained")
+    t = np.arange(inputs.shape[1]) * step
+    n_in = inputs.shape[-1]
     for i in range(n):
-        axes[0, i].plot(t, inputs[i], lw=1)
-        axes[0, i].set_title(f"trial {i}: inputs")
+        lines = axes[0, i].plot(t, inputs[i], lw=1)
+        if i == 0 and n_in <= 12:  # one legend for the row, under the figure, off the traces
+            fig.legend(lines, [f"input {c}" for c in range(n_in)], loc="outside lower center", ncols=min(n_in, 8),
+                       fontsize=9, frameon=False)
+        axes[0, i].set_title(f"trial {i}: inputs ({inputs.shape[-1]} channels)", fontsize=10)
+        axes[0, i].set_ylabel("input (a.u.)")
         ax = axes[1, i]
         for j, ch in enumerate(shown):
             col = f"C{j % 10}"
@@ -86,24 +165,42 @@ def example_trials(model: RecurrentModel, task: Task, key, path: Path, n: int = 
             ax.plot(t, out[i, :, ch], color=col, lw=1.5)
             ax.plot(t[scored], targets[i, scored, ch], color=col, ls="--" if scored.sum() > 1 else "",
                     marker="" if scored.sum() > 1 else "o")
-        ax.fill_between(t, 0, 1, where=mask[i].any(-1) > 0, transform=ax.get_xaxis_transform(),
-                        color="grey", alpha=0.12, lw=0)
-        ax.set(xlabel="step", title="outputs (solid), targets (dashed/dots)")
-    fig.tight_layout()
+        shade(ax, t, mask[i].any(-1) > 0, step)
+        ax.set_title("outputs (solid), targets (dashed or dots)", fontsize=10)
+        ax.set(xlabel=xlabel, ylabel=ylabel)
+        if task.loss == "cross_entropy":
+            ax.set_ylim(-0.05, 1.05)
     return _save(fig, path)
 
 
-def tau_histogram(taus: np.ndarray, path: Path, stages: list[dict] | None = None) -> Path:
-    """Histogram of single-neuron τ; with curriculum ``stages``, one per N reached (member 0)."""
+def tau_histogram(taus: np.ndarray, path: Path, stages: list[dict] | None = None, *, scale: float = 1.0,
+                  unit: str = "units of dt") -> Path:
+    """Histogram of single-neuron τ; with curriculum ``stages``, one per N reached (member 0).
+
+    Every τ is multiplied by ``scale`` and shown in ``unit`` (``tau_scale`` gives both for a run).
+    """
     fig, ax = plt.subplots(figsize=(5, 3.4))
-    taus = np.asarray(taus).ravel()
+    taus = np.asarray(taus).ravel() * scale
+    bins = np.histogram_bin_edges(taus[np.isfinite(taus)], bins=30) if np.isfinite(taus).any() else 30
     if stages:
         seen = [s for s in stages if s["member"] == 0 and s["taus"]]
         for j, s in enumerate(seen):
-            ax.hist(s["taus"], bins=30, histtype="step", lw=1.5, color=plt.cm.viridis(j / max(len(seen) - 1, 1)),
-                    label=f"N={s['n']} (step {s['step']})")
-    ax.hist(taus, bins=30, color="k", alpha=0.3, label="final")
-    ax.set(xlabel="τ (units of dt)", ylabel="neurons", title="single-neuron time constants")
-    ax.legend(fontsize=7)
+            ax.hist(np.asarray(s["taus"]) * scale, bins=bins, histtype="step", lw=1.5,
+                    color=plt.cm.viridis(j / max(len(seen) - 1, 1)), label=f"N={s['n']} (step {s['step']})")
+    ax.hist(taus, bins=bins, color="k", alpha=0.3, label="final")
+    ax.set(xlabel=f"τ ({unit})", ylabel="neurons", title="single-neuron time constants")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5))
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def tau_scale(model: RecurrentModel, task: Task) -> tuple[float, str]:
+    """``(scale, unit)`` that turn the model's τ into the task's time unit: τ / the model's ``dt``
+    (steps; 1 for models without ``dt``, whose τ are counted in steps) times the length of a step
+    in ms where the task has one (``time_axis``)."""
+    model_dt = float(getattr(getattr(model, "cfg", None), "dt", 1.0) or 1.0)
+    step, label = time_axis(task)
+    if label == "time (ms)":
+        return step / model_dt, "ms"
+    return 1.0 / model_dt, "steps"

@@ -32,7 +32,8 @@ _STATUS = {"pass": "good", "converged": "good", "completed": "good",
            "fail": "bad", "failed": "bad",
            "inconclusive": "neutral", "budget": "neutral"}
 _SECTION_KEYS = {"heading", "intro", "summary", "tables", "figures", "links"}
-_WIDE = 2.0  # a figure at least this many times wider than tall spans the whole grid row
+_WIDE = 2.0  # a figure at least this many times wider than tall spans the whole grid row,
+_WIDE_PX = 800  # as does one this many pixels wide (in a grid cell it would shrink below ~70%)
 
 
 def write_page(path: Path, title: str, sections: list[dict[str, Any]], *,
@@ -47,7 +48,8 @@ def write_page(path: Path, title: str, sections: list[dict[str, Any]], *,
       column or sequences in column order; ``links`` ``{column: href_column}`` makes the cell in
       ``column`` a link to the row's ``href_column`` value (which need not be shown); with
       ``sortable`` a click on a header sorts the rows;
-    - ``figures``: ``[(png, caption)]``, in a grid, captions below;
+    - ``figures``: ``[(png, caption)]``, in a grid, captions below; a PNG at least twice as wide
+      as tall, or 800 pixels wide, spans the whole row;
     - ``links``: ``[(href, text)]``.
 
     ``provenance`` (e.g. :func:`provenance`) is shown in a box under the title; with more than one
@@ -199,7 +201,7 @@ def _figure(png: str | os.PathLike, caption: str, page_dir: Path) -> dict[str, A
     size = _png_size(Path(png))
     return {"src": _href(Path(png), page_dir), "caption": str(caption),
             "width": size[0] if size else None, "height": size[1] if size else None,
-            "wide": bool(size and size[0] >= _WIDE * size[1])}
+            "wide": bool(size and (size[0] >= _WIDE * size[1] or size[0] >= _WIDE_PX))}
 
 
 def _png_size(png: Path) -> tuple[int, int] | None:

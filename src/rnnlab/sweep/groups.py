@@ -6,8 +6,8 @@ time in spawned worker processes (the local executor's worker count): the networ
 from their run directories and each of the sweep's ``group_analyses`` is run once. A result
 is written to ``<sweep>/groups/<group>/<name>.json`` with the ids of the networks it used, so
 a re-run recomputes it only if that set changed.
-``<sweep>/index.html`` gathers the group figures and, for a grid over one numeric value
-(e.g. the hidden size), a plot of each headline number against it.
+``<sweep>/index.html`` (``write_sweep_report``) holds the run table, the metrics against the
+swept values, the grid-point table with these numbers, and the group figures.
 """
 
 from __future__ import annotations
@@ -19,9 +19,6 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
-
-from ..report.html import write_page
 from ..store import catalog, is_finished
 from ..store.run import Run
 from .group_analyses import GROUP_ANALYSES
@@ -114,49 +111,10 @@ def group_rows(spec: SweepSpec, runs: list[SweepRun], d: Path) -> list[dict[str,
     return rows
 
 
-def _trend_figure(rows: list[dict[str, Any]], key: str, spec: SweepSpec, path: Path) -> Path | None:
-    """Each group analysis's headline numbers (and nulls) against the one swept numeric value."""
-    from matplotlib.figure import Figure
-
-    xs = [r.get(key) for r in rows]
-    if not all(isinstance(x, (int, float)) for x in xs):
-        return None
-    cols = sorted({k for r in rows for k in r if "." in k and not k.endswith("_null") and k.split(".")[0]
-                   in spec.group_analyses and k.split(".")[1] not in ("n_networks", "n_trials", "ood_factor")})
-    if not cols:
-        return None
-    fig = Figure(figsize=(3.6 * len(cols), 3.2), layout="constrained")
-    axes = fig.subplots(1, len(cols), squeeze=False)[0]
-    order = np.argsort(xs)
-    for ax, c in zip(axes, cols):
-        x = np.asarray(xs)[order]
-        ax.plot(x, [rows[i].get(c, np.nan) for i in order], "o-", label="across seeds")
-        null = [rows[i].get(c + "_null", rows[i].get(c.replace("weights", "weight") + "_null", np.nan)) for i in order]
-        if np.isfinite(np.asarray(null, float)).any():
-            ax.plot(x, null, "s--", color="0.5", label="null")
-        ax.set(xlabel=key.split(".")[-1], title=c.split(".", 1)[1])
-        ax.legend(fontsize=7)
-    fig.savefig(path, dpi=120)
-    return path
-
-
 def write_sweep_report(spec: SweepSpec, runs: list[SweepRun], d: Path, run_rows: list[dict[str, Any]]) -> Path:
-    """``<sweep>/index.html``: run counts, the trend of each group analysis, and every group's figures."""
-    rows = group_rows(spec, runs, d)
-    counts: dict[str, int] = defaultdict(int)
-    for r in run_rows:
-        counts[r["status"]] += 1
-    sections: list[dict[str, Any]] = [{"heading": "runs", "summary": {"networks": len(run_rows), **counts}}]
-    if len(spec.grid) == 1 and spec.group_analyses:
-        key = next(iter(spec.grid))
-        fig = _trend_figure(rows, key, spec, d / "groups" / "trend.png")
-        if fig is not None:
-            sections.append({"heading": f"group analyses against {key}", "figures": [(fig, f"against {key}")]})
-    for row in rows:
-        figs = [(p, p.stem) for n in spec.group_analyses
-                if (p := d / "groups" / row["group"] / f"{n}.png").is_file()]
-        if figs or spec.group_analyses:
-            sections.append({"heading": row["group"], "summary": {k: v for k, v in row.items() if k != "group"},
-                             "figures": figs})
-    return write_page(d / "index.html", f"sweep {spec.name}", sections)
+    """``<sweep>/index.html`` (``rnnlab.report.sweep_report``), after drawing the page of every
+    finished run that has none (``write_run_pages``: the run table links to them)."""
+    from ..report.sweep_report import write_run_pages, write_sweep_page
 
+    write_run_pages(d, [r["id"] for r in run_rows], {r["id"]: r.get("status") for r in run_rows})
+    return write_sweep_page(spec, runs, d, run_rows, group_rows(spec, runs, d))
