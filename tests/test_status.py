@@ -63,7 +63,7 @@ def test_budget_and_converged_runs_say_so_everywhere(tmp_path):
         assert run.summary()["status"] == status
         assert json.loads((run.dir / "summary.json").read_text())["status"] == status
         assert query(tmp_path, id=run.id)[0]["status"] == status
-        assert f"summary: {status}" in run.page.read_text()
+        assert f'<th scope="row">status</th><td>{status} (' in run.page.read_text()
         r = _invoke("runs", "show", run.id, "--out", tmp_path)
         assert r.exit_code == 0 and f"status {status}" in r.output
     assert budget.summary()["member_status"] == ["budget"] and budget.summary()["steps"] == 50

@@ -180,8 +180,8 @@ def tau_histogram(taus: np.ndarray, path: Path, stages: list[dict] | None = None
     Every τ is multiplied by ``scale`` and shown in ``unit`` (``tau_scale`` gives both for a run).
     """
     fig, ax = plt.subplots(figsize=(5, 3.4))
-    taus = np.asarray(taus).ravel() * scale
-    bins = np.histogram_bin_edges(taus[np.isfinite(taus)], bins=30) if np.isfinite(taus).any() else 30
+    taus = np.asarray(taus, dtype=np.float64).ravel() * scale
+    bins = _bins(taus[np.isfinite(taus)], 30)
     if stages:
         seen = [s for s in stages if s["member"] == 0 and s["taus"]]
         for j, s in enumerate(seen):
@@ -193,6 +193,19 @@ def tau_histogram(taus: np.ndarray, path: Path, stages: list[dict] | None = None
     ax.legend(fontsize=8)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def _bins(x: np.ndarray, n: int) -> np.ndarray | int:
+    """``n`` bin edges over ``x``; one bin around the value when ``x`` is (nearly) constant, as
+    the τ of a network trained a few steps from a single τ are (NumPy cannot split a range
+    narrower than its float resolution into ``n`` bins)."""
+    if not x.size:
+        return n
+    lo, hi = float(x.min()), float(x.max())
+    if hi - lo <= 1e-9 * max(abs(hi), 1.0):
+        w = max(abs(hi) * 0.01, 1e-3)
+        return np.array([lo - w, hi + w])
+    return np.histogram_bin_edges(x, bins=n)
 
 
 def tau_scale(model: RecurrentModel, task: Task) -> tuple[float, str]:
