@@ -87,7 +87,9 @@ def test_steps_clock_time_resolved_info_and_seconds():
     cp = tasks.get("copy", n_tokens=4, delay=5)
     ds = export.activity(_model(cp), cp, 0, 3)
     assert ds.tokens.dims == ("trial", "tokens_dim1")  # [B, K] with K != T: its own dim
-    assert ds.time.attrs["units"] == "task time units"
+    assert ds.time.attrs["units"] == "steps"  # its dt counts steps ("durations in steps at dt=1")
+    assert tasks.get("adding").clock() == (1.0, "steps")
+    assert tasks.get("perceptual_decision").clock()[1] == "ms" and tasks.get("nparity").clock() == (1.0, "steps")
     sine = tasks.get("sine")
     ds = export.activity(_model(sine), sine, 0, 2)
     assert ds.time.attrs["units"] == "s"

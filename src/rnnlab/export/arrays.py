@@ -18,9 +18,9 @@ variable       dims                                                what
 Clock: ``time[t] = (t + 1) * dt`` is the end of step ``t``, when ``activity[t]`` and
 ``outputs[t]`` are read out; ``inputs[t]`` is what drove step ``t`` (the interval
 ``(t dt, (t + 1) dt]``). The coordinate ``step`` (along ``time``) holds ``t`` itself. ``dt``
-and its unit come from the task's ``dt`` field (``ms`` or ``s`` where its description says
-so, else the task's own unit, named ``"task time units"``); a task without ``dt``
-(flip-flop, N-parity, N-DMS, multitask) is in steps, ``time = t + 1``. ``time.attrs``
+and its unit come from ``Task.clock`` (``ms`` or ``s`` where the ``dt`` field's description
+says so, ``steps`` where it counts durations in steps, else ``"task time units"``); a task
+without ``dt`` (flip-flop, N-parity, N-DMS, multitask) is in steps, ``time = t + 1``. ``time.attrs``
 (``units``, ``dt``, ``convention``) say which.
 
 The batch's ``info``: an entry with one value per trial (shape ``[B]``) becomes a

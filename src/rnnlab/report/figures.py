@@ -24,26 +24,19 @@ __all__ = ["example_trials", "loss_curve", "run_batch", "sample_batch", "shade",
 
 
 def time_axis(task: Task) -> tuple[float, str]:
-    """``(duration of one step, axis label)`` for plotting a trial of ``task`` against time.
-
-    Read from the description of the task's ``dt`` field: ``(ms)`` gives ms, ``(s)`` ms too
-    (times 1000); tasks whose durations are counted in steps, and tasks without ``dt``, give
-    steps; any other ``dt`` gives time in the task's own unit.
-    """
-    field = type(task).model_fields.get("dt")
-    if field is None:
-        return 1.0, "time (steps)"
-    desc, dt = field.description or "", float(task.dt)
-    if "(ms)" in desc:
+    """``(duration of one step, axis label)`` for plotting a trial of ``task`` against time, from
+    ``Task.clock``: ms for tasks whose ``dt`` is in ms or s (times 1000), steps for tasks that
+    count in steps or have no ``dt``, else the task's own unit."""
+    dt, unit = task.clock()
+    if unit == "ms":
         return dt, "time (ms)"
-    if "(s)" in desc:
+    if unit == "s":
         return 1000.0 * dt, "time (ms)"
-    if "in steps" in desc:
+    if unit == "steps":
         return dt, "time (steps)" if dt == 1.0 else f"time (steps of dt=1; dt={dt:g})"
     return dt, "time (task units)"
 
 
-@eqx.filter_jit
 def _run(model: RecurrentModel, inputs, key):
     return run(model, inputs, key)
 
@@ -152,7 +145,7 @@ def example_trials(model: RecurrentModel, task: Task, key, path: Path, n: int = 
     t = np.arange(inputs.shape[1]) * step
     n_in = inputs.shape[-1]
     for i in range(n):
-        lines = axes[0, i].plot(t, inputs[i], lw=1)
+        lines = axes[0, i].plot(t, inputs[i], lw=1, drawstyle="steps-mid")  # held for a step: no ramps
         if i == 0 and n_in <= 12:  # one legend for the row, under the figure, off the traces
             fig.legend(lines, [f"input {c}" for c in range(n_in)], loc="outside lower center", ncols=min(n_in, 8),
                        fontsize=9, frameon=False)
@@ -162,7 +155,7 @@ def example_trials(model: RecurrentModel, task: Task, key, path: Path, n: int = 
         for j, ch in enumerate(shown):
             col = f"C{j % 10}"
             scored = mask[i, :, ch] > 0
-            ax.plot(t, out[i, :, ch], color=col, lw=1.5)
+            ax.plot(t, out[i, :, ch], color=col, lw=1.5, drawstyle="steps-mid")
             ax.plot(t[scored], targets[i, scored, ch], color=col, ls="--" if scored.sum() > 1 else "",
                     marker="" if scored.sum() > 1 else "o")
         shade(ax, t, mask[i].any(-1) > 0, step)

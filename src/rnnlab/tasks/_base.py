@@ -73,13 +73,15 @@ class Task(BaseModel):
 
     def clock(self) -> tuple[float, str]:
         """``(dt, unit)`` of a time step: the ``dt`` field and the unit its description names
-        (``"ms"``, ``"s"``; ``"task time units"`` where none is named); ``(1.0, "steps")`` for
-        a task without ``dt``. Figures and exports label time with it."""
+        (``"ms"``, ``"s"``; ``"steps"`` where durations are counted "in steps"; ``"task time
+        units"`` where none is named); ``(1.0, "steps")`` for a task without ``dt``. Figures and
+        exports label time with it."""
         field = type(self).model_fields.get("dt")
         if field is None:
             return 1.0, "steps"
         text = field.description or ""
-        unit = "ms" if "(ms)" in text else "s" if "(s)" in text else "task time units"
+        unit = ("ms" if "(ms)" in text else "s" if "(s)" in text else "steps" if "in steps" in text
+                else "task time units")
         return float(self.dt), unit
 
     # Every task also exposes ``n_steps``, the number of time steps T of its batches
