@@ -6,7 +6,7 @@ command is run as a fresh process, alternating with the reference so that both s
 machine; the median of ``--repeats`` runs is reported with its spread (min-max), the 1-minute
 load average before and after, and whether the machine was idle enough (<= 0.25 per core):
 
-    python benchmarks/cli_startup.py --repeats 15
+    python benchmarks/cli_startup.py --repeats 15     (--quick: 2 repeats, a smoke run)
 
 Also checked here: none of the three commands imports ``jax`` (``-X importtime``).
 """
@@ -22,6 +22,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import _report
 
 REFERENCE = [sys.executable, "-c", "import typer, rich"]
 TARGET = 2.0
@@ -45,10 +47,11 @@ def _imports_jax(cmd: list[str], env: dict) -> bool:
     return "NOJAX" not in out.stdout
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--repeats", type=int, default=15)
-    args = ap.parse_args()
+def run(quick: bool = False, repeats: int = 15) -> list[dict]:
+    """Rows ``cli_startup.help``, ``.version``, ``.runs_list``: median start-up time (ms) against
+    the bare import, ratio command / reference; the row notes whether JAX was imported."""
+    if quick:
+        repeats = 2
     load0 = os.getloadavg()[0]
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as d:
@@ -59,7 +62,7 @@ def main() -> None:
             _time(cmd, env)
         ref: list[float] = []
         times: dict[str, list[float]] = {k: [] for k in commands}
-        for _ in range(args.repeats):
+        for _ in range(repeats):
             for name, cmd in commands.items():
                 ref.append(_time(REFERENCE, env))
                 times[name].append(_time(cmd, env))
@@ -72,13 +75,27 @@ def main() -> None:
     print(f"reference `python -c 'import typer, rich'`: median {r * 1e3:.0f} ms "
           f"(min {min(ref) * 1e3:.0f}, max {max(ref) * 1e3:.0f}) over {len(ref)} runs")
     ok = True
+    rows = []
     for name, ts in times.items():
         m = statistics.median(ts)
         ratio = m / r
         ok &= ratio <= TARGET and jax_free[name]
         print(f"rnnlab {name:10s} median {m * 1e3:5.0f} ms (min {min(ts) * 1e3:.0f}, max {max(ts) * 1e3:.0f})  "
               f"ratio {ratio:.2f}x (target <= {TARGET}x)  JAX imported: {'no' if jax_free[name] else 'YES'}")
+        rows.append(_report.row(
+            "cli_startup." + name.strip("-").replace(" ", "_"),
+            f"`rnnlab {name}` start-up" + ("" if jax_free[name] else " (imports JAX)"), m * 1e3, "ms",
+            samples=[t * 1e3 for t in ts], reference=r * 1e3, reference_name="import typer, rich",
+            reference_samples=[t * 1e3 for t in ref], ratio=ratio, ratio_of="command / bare import",
+            imports_jax=not jax_free[name]))
     print("target met" if ok else "target NOT met", "" if idle else "(machine loaded)")
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=15)
+    _report.cli(run, ap)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,9 @@ On a CPU the parallel solver is expected to lose: it does O(n³ log T)-depth but
 more work per iteration than the O(T n²) sequential scan, and a CPU has little parallelism
 to trade work for depth. DEER's reported speed-ups (Lim et al. 2024) are on GPUs.
 
-Run:  .venv/bin/python benchmarks/parallel.py [--lengths 1000,10000] [--hidden 1,16] [--batch 16]
+``--quick``: T = 100, N = 2, batch 2, one timed call (a smoke run of the plumbing).
+
+Run:  .venv/bin/python benchmarks/parallel.py [--lengths 1000,10000] [--hidden 1,16] [--batch 16] [--quick]
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import argparse
 import statistics
 import time
 
+import _report
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -87,10 +90,52 @@ def _programs(jacobian: str, max_iter: int):
     return seq, par
 
 
+def run(quick: bool = False, lengths: list[int] | None = None, hidden: list[int] | None = None, batch: int = 16,
+        model: str = "gru", jacobian: str = "auto", max_iter: int = 100, repeats: int = 3, budget_s: float = 5.0,
+        mem_gb: float = 2.0, max_gflop: float = 10.0) -> list[dict]:
+    """Rows ``parallel.<model>.T<T>.N<N>``: the parallel solver's forward + backward (ms) against
+    the sequential scan's, ratio sequential / parallel."""
+    if quick:
+        lengths, hidden, batch, repeats = [100], [2], 2, 1
+    lengths, hidden = lengths or [1000, 10000, 100000], hidden or [1, 16, 64]
+    seq, par = _programs(jacobian, max_iter)
+    print(f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), model {model}, "
+          f"jacobian={jacobian}, max_iter={max_iter}, median of {repeats}")
+    head = f"{'T':>7} {'N':>3} {'B':>3} {'jac':>5} {'seq ms':>10} {'par ms':>10} {'speed-up':>8} {'iters':>5} " \
+           f"{'fell back':>9} {'|Δloss|':>8} {'compile s (seq/par)':>19}"
+    print(head)
+    print("-" * len(head))
+    rows = []
+    for n in hidden:
+        m = models.get(model, input_size=I, output_size=O, key=jax.random.PRNGKey(0), hidden_size=n)
+        n_flat = 2 * n if model == "lstm" else n
+        dense = parallel.SolverOptions(jacobian=jacobian).dense(n_flat)
+        for T in lengths:
+            B, why = _fit_batch(T, n_flat, batch, dense, mem_gb * 1e9, max_gflop * 1e9)
+            if B is None:
+                print(f"{T:>7} {n:>3}  skipped: {why}", flush=True)
+                continue
+            x = jax.random.normal(jax.random.PRNGKey(1), (B, T, I))
+            t_seq, c_seq, (l_seq, _) = _timed(seq, m, x, repeats=repeats, budget_s=budget_s)
+            t_par, c_par, ((l_par, info), _) = _timed(par, m, x, repeats=repeats, budget_s=budget_s)
+            fell = int(jnp.sum(info.fell_back))
+            if B < batch:
+                print(f"{T:>7} {n:>3}  note: batch {B} instead of {batch} (memory/work budget)", flush=True)
+            print(f"{T:>7} {n:>3} {B:>3} {'dense' if dense else 'diag':>5} {1e3 * t_seq:>10.1f} {1e3 * t_par:>10.1f} "
+                  f"{t_seq / t_par:>7.2f}x {int(info.iterations):>5} {f'{fell}/{B}':>9} "
+                  f"{abs(float(l_seq) - float(l_par)):>8.1e} {c_seq:>9.1f}/{c_par:<9.1f}", flush=True)
+            rows.append(_report.row(
+                f"parallel.{model}.T{T}.N{n}", f"{model} N={n} T={T} batch {B} gradient: parallel solver vs scan",
+                1e3 * t_par, "ms", reference=1e3 * t_seq, reference_name="sequential scan", ratio=t_seq / t_par,
+                ratio_of="sequential time / parallel time", newton_iterations=int(info.iterations),
+                fell_back=fell, batch=B))
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--lengths", type=_ints, default=[1000, 10000, 100000], help="comma-separated T values")
-    ap.add_argument("--hidden", type=_ints, default=[1, 16, 64], help="comma-separated hidden sizes N")
+    ap.add_argument("--lengths", type=_ints, default=None, help="comma-separated T values (default 1000,10000,100000)")
+    ap.add_argument("--hidden", type=_ints, default=None, help="comma-separated hidden sizes N (default 1,16,64)")
     ap.add_argument("--batch", type=int, default=16, help="trials per batch")
     ap.add_argument("--model", default="gru", choices=models.names(), help="model family")
     ap.add_argument("--jacobian", default="auto", choices=["auto", "dense", "diagonal"])
@@ -100,33 +145,7 @@ def main() -> None:
     ap.add_argument("--mem-gb", type=float, default=2.0, help="memory budget; the batch shrinks to fit it")
     ap.add_argument("--max-gflop", type=float, default=10.0,
                     help="work budget per Newton iteration; the batch shrinks to fit it")
-    args = ap.parse_args()
-
-    seq, par = _programs(args.jacobian, args.max_iter)
-    print(f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), model {args.model}, "
-          f"jacobian={args.jacobian}, max_iter={args.max_iter}, median of {args.repeats}")
-    head = f"{'T':>7} {'N':>3} {'B':>3} {'jac':>5} {'seq ms':>10} {'par ms':>10} {'speed-up':>8} {'iters':>5} " \
-           f"{'fell back':>9} {'|Δloss|':>8} {'compile s (seq/par)':>19}"
-    print(head)
-    print("-" * len(head))
-    for n in args.hidden:
-        model = models.get(args.model, input_size=I, output_size=O, key=jax.random.PRNGKey(0), hidden_size=n)
-        n_flat = 2 * n if args.model == "lstm" else n
-        dense = parallel.SolverOptions(jacobian=args.jacobian).dense(n_flat)
-        for T in args.lengths:
-            B, why = _fit_batch(T, n_flat, args.batch, dense, args.mem_gb * 1e9, args.max_gflop * 1e9)
-            if B is None:
-                print(f"{T:>7} {n:>3}  skipped: {why}", flush=True)
-                continue
-            x = jax.random.normal(jax.random.PRNGKey(1), (B, T, I))
-            t_seq, c_seq, (l_seq, _) = _timed(seq, model, x, repeats=args.repeats, budget_s=args.budget_s)
-            t_par, c_par, ((l_par, info), _) = _timed(par, model, x, repeats=args.repeats, budget_s=args.budget_s)
-            fell = int(jnp.sum(info.fell_back))
-            if B < args.batch:
-                print(f"{T:>7} {n:>3}  note: batch {B} instead of {args.batch} (memory/work budget)", flush=True)
-            print(f"{T:>7} {n:>3} {B:>3} {'dense' if dense else 'diag':>5} {1e3 * t_seq:>10.1f} {1e3 * t_par:>10.1f} "
-                  f"{t_seq / t_par:>7.2f}x {int(info.iterations):>5} {f'{fell}/{B}':>9} "
-                  f"{abs(float(l_seq) - float(l_par)):>8.1e} {c_seq:>9.1f}/{c_par:<9.1f}", flush=True)
+    _report.cli(run, ap)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 Usage::
 
-    python benchmarks/task_training.py [--steps N] [--lr LR] [--hidden H] [--batch B] [TASK ...]
+    python benchmarks/task_training.py [--steps N] [--lr LR] [--hidden H] [--batch B] [--quick] [TASK ...]
+
+``--quick``: flip-flop only, 50 steps, 16 units (a smoke run of the plumbing; it does not pass).
 
 Trains ``leaky_rnn`` (tanh, Adam with the default gradient clip) on each task with
 ``threshold=`` stopping, then scores the trained network on a fresh batch of
@@ -100,22 +102,36 @@ def check(name: str, **overrides) -> dict:
                 overall=overall, threshold=threshold, passes=bool(task.passes(metric, threshold)), settings=s)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", default=list(CHECKS))
-    for opt, kind in (("steps", int), ("lr", float), ("hidden", int), ("batch", int), ("tau", float)):
-        parser.add_argument(f"--{opt}", type=kind, default=None)
-    args = parser.parse_args()
-    over = {k: getattr(args, k) for k in ("steps", "lr", "hidden", "batch", "tau")}
+def run(quick: bool = False, names: list[str] | None = None, **overrides) -> list[dict]:
+    """Rows ``task_training.<task>``: the checked metric on fresh trials (``passes`` in the row)."""
+    import _report  # here: tests load this file without benchmarks/ on the path
+
+    if quick:
+        names, overrides = names or ["flipflop"], {**overrides, "steps": 50, "hidden": 16}
     print(f"backend: {jax.default_backend()}  fresh evaluation trials: {EVAL_TRIALS}")
     cols = ("metric", 8), ("thresh", 7), ("steps", 6), ("seconds", 8), ("final", 8), ("overall", 8)
     print(f"{'task':22s} " + " ".join(f"{c:>{w}s}" for c, w in cols) + "  pass  settings")
-    for name in args.names:
-        r = check(name, **over)
+    rows = []
+    for name in names or list(CHECKS):
+        r = check(name, **overrides)
         metric = tasks.REGISTRY[name].metric_name
         s = " ".join(f"{k}={v}" for k, v in r["settings"].items() if k != "stages")
         print(f"{name:22s} {metric:>8s} {r['threshold']:7.3g} {r['steps']:6d} {r['seconds']:8.1f} "
               f"{r['metric']:8.4g} {r['overall']:8.4g}  {'yes' if r['passes'] else 'NO':4s}  {s}", flush=True)
+        rows.append(_report.row(f"task_training.{name}", f"{name}: leaky RNN trained to its threshold", r["metric"],
+                                metric, threshold=r["threshold"], passes=r["passes"], steps=r["steps"],
+                                seconds=r["seconds"]))
+    return rows
+
+
+def main() -> None:
+    import _report
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", default=None)
+    for opt, kind in (("steps", int), ("lr", float), ("hidden", int), ("batch", int), ("tau", float)):
+        parser.add_argument(f"--{opt}", type=kind, default=None)
+    _report.cli(run, parser)
 
 
 if __name__ == "__main__":

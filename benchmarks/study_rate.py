@@ -1,0 +1,104 @@
+"""End-to-end rate of the 200-network degeneracy study: networks per minute, and where the
+time goes.
+
+Runs ``examples/sweep_degeneracy.yaml`` (200 flip-flop networks: 4 sizes × 50 seeds, trained
+to MSE 0.001, each network's ``ood_loss``, then each size's ``degeneracy`` across its seeds) as
+``rnnlab sweep run`` does (``rnnlab.sweep.run_sweep``, local workers, one per core), in a
+temporary runs folder, from nothing trained. Reported: networks per minute over the whole
+call, importing ``rnnlab.sweep`` included (target in ``run_all.TARGETS``), and the split
+into
+
+* training: from the start until the per-network analyses begin (expanding the sweep, the
+  catalog, spawning the workers, compiling and training every group, writing the runs);
+* per-network analyses (``analyse_runs``), group analyses (``analyse_groups``) and the
+  sweep's report page (``write_sweep_report``).
+
+The stages are timed by wrapping the three functions where ``rnnlab.sweep.runner`` calls
+them (its module attributes), so the sweep runs unmodified. JAX's persistent compilation
+cache is used as a user's run would find it (``RNNLAB_NO_CACHE=1`` switches it off).
+
+``--quick``: a smoke run of the plumbing: 2 sizes × 3 seeds, 60 steps.
+
+    python benchmarks/study_rate.py [--sweep examples/sweep_degeneracy.yaml] [--workers K] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import _report
+import yaml
+
+SWEEP = Path(__file__).resolve().parents[1] / "examples" / "sweep_degeneracy.yaml"
+STAGES = {"analyse_runs": "network_analyses", "analyse_groups": "group_analyses", "write_sweep_report": "report"}
+LABELS = {"training": "training", "network_analyses": "per-network analyses", "group_analyses": "group analyses",
+          "report": "sweep report page"}
+
+
+def _quick_spec(spec: dict) -> dict:
+    spec = {**spec, "name": spec["name"] + "-quick", "seeds": 3}
+    spec["grid"] = {k: v[:2] for k, v in spec["grid"].items()}
+    spec["base"] = {**spec["base"], "train": {**spec["base"]["train"], "steps": 60, "eval_every": 20}}
+    return spec
+
+
+def run(quick: bool = False, sweep: Path = SWEEP, workers: int | None = None) -> list[dict]:
+    """Rows ``study_rate.rate`` (networks per minute, end to end) and ``study_rate.<stage>``
+    (seconds per stage, with its share of the whole)."""
+    spec = yaml.safe_load(Path(sweep).read_text())
+    if quick:
+        spec = _quick_spec(spec)
+    with tempfile.TemporaryDirectory(prefix="rnnlab-study-rate-") as d:
+        path = Path(d) / "sweep.yaml"
+        path.write_text(yaml.safe_dump(spec, sort_keys=False))
+        t0 = time.perf_counter()
+        from rnnlab.sweep import runner
+
+        spans: dict[str, float] = {}
+        first: list[float] = []
+        saved = {name: getattr(runner, name) for name in STAGES}
+
+        def timed(name):
+            def wrapper(*args, **kw):
+                start = time.perf_counter()
+                first.append(start)
+                try:
+                    return saved[name](*args, **kw)
+                finally:
+                    spans[STAGES[name]] = spans.get(STAGES[name], 0.0) + time.perf_counter() - start
+            return wrapper
+
+        for name in STAGES:
+            setattr(runner, name, timed(name))
+        try:
+            counts = runner.run_sweep(path, Path(d) / "runs", workers=workers, progress=False)
+        finally:
+            for name, fn in saved.items():
+                setattr(runner, name, fn)
+        total = time.perf_counter() - t0
+    spans = {"training": min(first) - t0, **spans}
+    n = sum(counts.values())
+    rate = n / (total / 60)
+    status = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+    print(f"{spec['name']}: {n} networks ({status}) in {total:.1f} s -> {rate:.1f} networks/min")
+    rows = [_report.row("study_rate.rate", f"{spec['name']} ({n} networks), end to end", rate, "networks/min",
+                        seconds=total, statuses=dict(counts))]
+    for stage, secs in spans.items():
+        print(f"    {LABELS[stage]:22s} {secs:8.1f} s  {secs / total:6.1%}")
+        rows.append(_report.row(f"study_rate.{stage}", f"{spec['name']}: {LABELS[stage]}", secs, "s",
+                                share=secs / total))
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sweep", type=Path, default=SWEEP, help="sweep file (default: the degeneracy study)")
+    ap.add_argument("--workers", type=int, default=None, help="local worker processes (default: cores)")
+    _report.cli(run, ap)
+
+
+if __name__ == "__main__":
+    main()
