@@ -148,9 +148,10 @@ def find_fixed_points(
         n_init: number of initial states drawn (with replacement) from ``trajectories``.
         key: integer seed or JAX PRNG key for that draw (done on the host with NumPy).
         init_noise: std of Gaussian noise added to the initial states.
-        adam_steps, lr: the gradient phase: Adam whose learning rate decays (cosine) from
-            ``lr · σ`` to ``0.01 · lr · σ``, ``σ`` the RMS spread of the trajectories per
-            coordinate (so ``lr`` is scale-free).
+        adam_steps: steps of the gradient phase: Adam whose learning rate decays (cosine)
+            from ``lr · σ`` to ``0.01 · lr · σ``, ``σ`` the RMS spread of the trajectories per
+            coordinate.
+        lr: the gradient phase's learning rate in units of ``σ`` (so ``lr`` is scale-free).
         newton_steps: Newton iterations, run on the distinct end points of the Adam phase
             (points within ``unique_tol`` of a lower-``q`` one are dropped first).
         q_tol: keep points with ``q < q_tol``; unique_tol: merge points closer than this.

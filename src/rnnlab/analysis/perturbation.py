@@ -342,11 +342,13 @@ class Retraining(Result):
     """Recovery of a perturbed network by retraining.
 
     Attributes:
-        steps: ``[K]`` training steps at each evaluation of the retraining run; metric: ``[K]``
-        its evaluation metric; metric_before / metric_perturbed / metric_after: the metric of
-        the original, perturbed and retrained network on one fixed batch; steps_to_recover:
-        steps until the threshold was passed (0 if the perturbed network already passed it,
-        −1 if it never did within ``max_steps``).
+        steps: ``[K]`` training steps at each evaluation of the retraining run.
+        metric: ``[K]`` its evaluation metric.
+        metric_before: the metric of the original network on one fixed batch.
+        metric_perturbed: the same for the perturbed network.
+        metric_after: the same for the retrained network.
+        steps_to_recover: steps until the threshold was passed (0 if the perturbed network
+            already passed it, −1 if it never did within ``max_steps``).
     """
 
     steps: np.ndarray

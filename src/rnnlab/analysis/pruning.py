@@ -121,9 +121,11 @@ class PruningCurve(Result):
     """Task metric of a network pruned to growing sparsities.
 
     Attributes:
-        sparsity: ``[S]`` target sparsities; achieved: ``[S]`` fraction of zero recurrent
-        weights actually reached; metric: ``[S]`` metric after pruning; metric_finetuned:
-        ``[S]`` after ``finetune_steps`` of retraining (NaN when ``finetune_steps = 0``);
+        sparsity: ``[S]`` target sparsities.
+        achieved: ``[S]`` fraction of zero recurrent weights actually reached.
+        metric: ``[S]`` metric after pruning.
+        metric_finetuned: ``[S]`` after ``finetune_steps`` of retraining (NaN when
+            ``finetune_steps = 0``).
         baseline: the unpruned network's metric.
     """
 

@@ -77,8 +77,9 @@ def solve(
         state0: initial state (default ``model.initial_state()``).
         guess: initial guess of the states, the state pytree with a leading time axis
             (default: ``state0`` at every step).
-        options / solver_kw: a ``SolverOptions`` or its fields (``max_iter``, ``jacobian``,
-            ``atol``, ``rtol``, ``damping``).
+        options: a ``SolverOptions``.
+        **solver_kw: or its fields (``max_iter``, ``jacobian``, ``atol``, ``rtol``,
+            ``damping``).
 
     Returns:
         ``(activity [T, N], final_state, info)``; ``info`` is a ``SolveInfo`` with scalars.
