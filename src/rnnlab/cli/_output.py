@@ -4,7 +4,6 @@ when a table is wider than the terminal, numbers through ``rnnlab._format``, and
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -71,6 +70,8 @@ def _min_width(cols: Sequence[str], rows: Sequence[dict[str, Any]], long: Sequen
 
 def print_json(data: Any) -> None:
     """``data`` as indented JSON on stdout (full precision; NaN/inf as null)."""
+    import json
+
     sys.stdout.write(json.dumps(_finite(data), indent=1, default=str) + "\n")
 
 

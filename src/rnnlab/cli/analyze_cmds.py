@@ -7,7 +7,6 @@ with one section per saved result (``rnnlab.report.analysis_report``). The compu
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Optional
 
@@ -105,6 +104,8 @@ def compare(
                           n_delays, rank)
         bar.next("heat map")
         if heatmap is None:
+            import hashlib
+
             tag = hashlib.sha1("|".join(ids).encode()).hexdigest()[:8]
             heatmap = runs_root(out) / "comparisons" / f"{metric}-{tag}.png"
         D.plot(heatmap)

@@ -12,14 +12,11 @@ import datetime as _dt
 import json
 import os
 import sqlite3
-import tempfile
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import RnnlabError, StoreWriteError
-from ._atomic import _fsync_dir
-from ._lock import is_held
 
 __all__ = ["CatalogError", "CATALOG_FILE", "COLUMNS", "upsert", "update", "query", "check", "rebuild", "run_dirs"]
 
@@ -154,6 +151,8 @@ def query(root: Path | str, **filters: Any) -> list[dict[str, Any]]:
         r["metrics"] = json.loads(r["metrics"])
         if r["status"] == "running":  # left by a killed trainer unless its lock is held
             if driver_alive is None:
+                from ._lock import is_held  # here, not at the top: `runs list` start-up
+
                 driver_alive = is_held(root)
             if not (driver_alive or is_held(root / r["id"])):
                 r["status"] = "interrupted"
@@ -184,6 +183,8 @@ def rebuild(root: Path, rows: list[dict[str, Any]]) -> Path | None:
     """
     root.mkdir(parents=True, exist_ok=True)
     path = root / CATALOG_FILE
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(dir=root, prefix=f".{CATALOG_FILE}.", suffix=".tmp")
     os.close(fd)
     try:
@@ -207,5 +208,7 @@ def rebuild(root: Path, rows: list[dict[str, Any]]) -> Path | None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    from ._atomic import _fsync_dir
+
     _fsync_dir(root)
     return aside
