@@ -25,7 +25,8 @@ class _Steps:
 @contextlib.contextmanager
 def steps(enabled: bool, first: str, total: int | None = None) -> Iterator[_Steps]:
     """A bar whose first step is ``first`` (``total`` steps, or set later with ``.total``);
-    completed when the block ends without an error. Disabled, it prints nothing."""
+    completed when the block ends without an error, removed when it raises. Disabled, it prints
+    nothing."""
     if not enabled:
         yield _Steps(None, None)
         return
@@ -35,5 +36,9 @@ def steps(enabled: bool, first: str, total: int | None = None) -> Iterator[_Step
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), TimeRemainingColumn(), transient=False) as p:
         t = p.add_task(first, total=total)
-        yield _Steps(p, t)
+        try:
+            yield _Steps(p, t)
+        except BaseException:
+            p.update(t, visible=False)  # the error's one line is all that is left on the screen
+            raise
         p.update(t, completed=p.tasks[0].total or 1, total=p.tasks[0].total or 1, description="done")

@@ -11,6 +11,7 @@ import typer
 from .._format import num
 from ._output import print_json, print_rows
 from ._params import parse_params
+from ._progress import steps
 
 tasks_app = typer.Typer(help="The task library.", invoke_without_command=True)
 models_app = typer.Typer(help="The model zoo.", invoke_without_command=True)
@@ -82,12 +83,15 @@ def show_task(
     seed: int = typer.Option(0, help="PRNG seed of the trials"),
     param: Optional[list[str]] = typer.Option(None, "--param", "-p", help="task parameter KEY=VALUE"),
     figure_dir: Path = typer.Option(Path("task_examples"), "--figure-dir", help="folder for the figure"),
+    progress: bool = typer.Option(True, help="show a progress bar"),
 ) -> None:
     """Write a figure of a few example trials (inputs, targets, scored steps) and print its path."""
-    import jax
+    with steps(progress, "loading JAX and the task", total=2) as bar:
+        import jax
 
-    from .. import tasks
+        from .. import tasks
 
-    task = tasks.get(name, **parse_params(param, "--param"))
-    path = tasks.plot_examples(task, jax.random.PRNGKey(seed), n=n, path=figure_dir / f"{name}.png")
+        task = tasks.get(name, **parse_params(param, "--param"))
+        bar.next("sampling (compiling) and drawing the trials")
+        path = tasks.plot_examples(task, jax.random.PRNGKey(seed), n=n, path=figure_dir / f"{name}.png")
     print(path.resolve())
