@@ -27,13 +27,13 @@ import math
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from rnnlab._provenance import git_commit, version  # light: importing rnnlab imports no JAX
 
 LOAD_LIMIT_PER_CORE = 0.25
 LOAD_ENV = "RNNLAB_BENCH_LOADAVG"
@@ -97,24 +97,6 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _version(pkg: str) -> str | None:
-    try:
-        return metadata.version(pkg)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, timeout=10, check=False)
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10, check=False).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return (out.stdout.strip() + ("+changes" if dirty else "")) or None
-
-
 def machine_info() -> dict[str, Any]:
     """CPU model, cores, OS, Python, the versions of ``PACKAGES`` and the git commit."""
     return {
@@ -123,8 +105,8 @@ def machine_info() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
-        "versions": {p: _version(p) for p in PACKAGES},
-        "commit": _git_commit(),
+        "versions": {p: version(p) for p in PACKAGES},
+        "commit": git_commit(ROOT),
         "xla_flags": os.environ.get("XLA_FLAGS"),
     }
 

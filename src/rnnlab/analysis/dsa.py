@@ -202,7 +202,7 @@ def similarity_transform_distances(
             C, losses = _optimise_C(jnp.asarray(An[sl], jnp.float32), jnp.asarray(Bn[sl], jnp.float32),
                                     jnp.asarray(C0[sl], jnp.float32), int(steps), float(lr))
             C, losses = np.asarray(C, dtype=np.float64), np.asarray(losses)
-            keep = sl[: len(idx) - lo] if lo + chunk > len(idx) else sl
+            keep = sl[: len(idx) - lo]  # the pairs of this chunk, without the padding repeats
             best[keep] = C[np.arange(len(keep)), np.argmin(losses[: len(keep)], axis=1)]
         u, _, vt = np.linalg.svd(best)  # re-orthonormalise (float32 drift) before scoring in float64
         best = u @ vt

@@ -14,16 +14,15 @@ import numbers
 import os
 import platform
 import re
-import subprocess
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import jinja2
 
+from .._provenance import git_commit, version
 from ..errors import ConfigError
 from ..store._atomic import write_text_atomic
 
@@ -80,9 +79,9 @@ def provenance(extra: Mapping[str, Any] | None = None) -> dict[str, str]:
     Best effort: a value that cannot be found is left out; nothing here imports JAX.
     """
     info = {
-        "rnnlab": _version("rnnlab"),
-        "jax": _version("jax"),
-        "git commit": _git_commit(),
+        "rnnlab": version("rnnlab"),
+        "jax": version("jax"),
+        "git commit": git_commit(),
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": platform.node() or None,
         "platform": platform.platform(),
@@ -214,24 +213,3 @@ def _png_size(png: Path) -> tuple[int, int] | None:
     if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
         return None
     return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-
-
-def _version(dist: str) -> str | None:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def _git_commit() -> str | None:
-    """The working directory's ``HEAD`` (12 hex digits), ``(modified)`` if tracked files differ; None outside git."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
-        if head.returncode != 0:
-            return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = head.stdout.strip()[:12]
-    return f"{commit} (modified)" if dirty.returncode == 0 and dirty.stdout.strip() else commit

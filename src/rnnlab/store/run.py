@@ -361,26 +361,28 @@ def _finish(run: Run, cfg: RunConfig, task, result: TrainResult, status: str, er
             progress: bool = False) -> None:
     """Write weights, history, figures and page, then the summary; update the catalog (with a
     spinner saying so when ``progress``: drawing the figures takes seconds)."""
+    import contextlib
+
     from ..report import write_run_report
 
+    spinner = contextlib.nullcontext()
     if progress:
         from rich.console import Console
 
-        with Console(stderr=True).status("writing weights, figures and the report page"):
-            return _finish(run, cfg, task, result, status, error)
-
-    if is_finished(status):
-        write_checked(run.dir / "model.eqx", serialise(result.model))
-    _write_json(run, "history.json", result.history.to_dict())
-    summary = run_summary(cfg, result.history, status)
-    if error:
-        summary["error"] = error
-    if result.history.step:
-        shown = final_task(task, cfg.train.curriculum, result.history.level)
-        write_run_report(run.dir, f"rnnlab run {run.id}", result.model, shown, result.history, summary,
-                         ensemble=cfg.train.ensemble is not None)
-    _write_json(run, "summary.json", summary, indent=1)
-    catalog.update(run.root, run.id, status=status, metrics=summary, duration=summary["wall_time_s"])
+        spinner = Console(stderr=True).status("writing weights, figures and the report page")
+    with spinner:
+        if is_finished(status):
+            write_checked(run.dir / "model.eqx", serialise(result.model))
+        _write_json(run, "history.json", result.history.to_dict())
+        summary = run_summary(cfg, result.history, status)
+        if error:
+            summary["error"] = error
+        if result.history.step:
+            shown = final_task(task, cfg.train.curriculum, result.history.level)
+            write_run_report(run.dir, f"rnnlab run {run.id}", result.model, shown, result.history, summary,
+                             ensemble=cfg.train.ensemble is not None)
+        _write_json(run, "summary.json", summary, indent=1)
+        catalog.update(run.root, run.id, status=status, metrics=summary, duration=summary["wall_time_s"])
 
 
 def write_finished_run(
