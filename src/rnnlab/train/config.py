@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 _INT32 = 2**31  # counters and sizes are int32 inside the jitted program
 
@@ -60,3 +60,17 @@ class TrainConfig(BaseModel):
     parallel_jacobian: Literal["auto", "dense", "diagonal"] = Field(
         "auto", description="parallel solver: full Jacobians (DEER) or their diagonal (quasi-DEER)"
     )
+    objective: dict[str, Any] | None = Field(
+        None,
+        description="the training objective by name with its parameters ({name: sinkhorn, blur: 0.2}; "
+        "rnnlab.objectives); None: the task's own per-step loss",
+    )
+
+    @field_validator("objective")
+    @classmethod
+    def _known_objective(cls, spec):
+        if spec is None:
+            return None
+        from ..objectives import validate_spec
+
+        return validate_spec(spec)

@@ -38,6 +38,7 @@ from pydantic import ValidationError
 from .._registry import format_validation_error
 from ..errors import ConfigError, NonFiniteLossError
 from ..models import ModelConfig, RecurrentModel, run
+from ..objectives import FunctionLoss, Objective, TaskLoss, build_objective
 from ..parallel import SolverOptions
 from ..parallel import run as parallel_run
 from ..tasks import Task
@@ -50,8 +51,9 @@ from .preflight import check_job
 __all__ = ["TrainState", "Checkpoint", "StageModels", "TrainResult", "train", "member", "initial_state", "make_step",
            "member_keys", "shard_members"]
 
-# Sub-keys folded from each member's key.
+# Sub-keys folded from each member's key; the objective's key is folded from the run key.
 _INIT, _DATA, _EVAL = 0, 1, 2
+_OBJECTIVE = 3
 
 
 class TrainState(eqx.Module):
@@ -218,9 +220,14 @@ def _remat(cfg: TrainConfig) -> bool:
     return cfg.ensemble is not None if cfg.remat is None else cfg.remat
 
 
-def _loss(model: RecurrentModel, task: Task, batch, key, solver: SolverOptions | None = None, remat: bool = False) -> Array:
+def _loss(model: RecurrentModel, task: Task, batch, key, solver: SolverOptions | None = None, remat: bool = False,
+          objective: Objective | None = None) -> Array:
+    """The objective (the task's loss by default) plus the model's regulariser. The network runs
+    with ``key``; the objective draws from a key folded from it."""
     activity, outputs = _run(model, batch.inputs, key, solver, remat)
-    return task.loss_fn(outputs, batch) + model.regularization(activity)
+    objective = objective if objective is not None else TaskLoss()
+    return objective(model, task, batch, activity, outputs, jax.random.fold_in(key, _OBJECTIVE)) + \
+        model.regularization(activity)
 
 
 def make_step(
@@ -229,19 +236,24 @@ def make_step(
     batch_size: int,
     solver: SolverOptions | None = None,
     remat: bool = False,
+    objective: Objective | None = None,
 ) -> Callable:
     """One training step of one member: ``(state, max_steps) -> (state, (loss, applied))``.
 
     Samples a batch with a key folded from the member's step count, runs the model, takes
     the gradient of the masked loss and applies the Optax update, unless the member is done,
     failed, out of budget, or the loss/gradient is non-finite (then nothing changes and a
-    non-finite value marks the member failed). ``solver``, ``remat``: see ``_run``.
+    non-finite value marks the member failed). ``solver``, ``remat``: see ``_run``;
+    ``objective``: the loss (``rnnlab.objectives``; the task's own by default), whose
+    ``transform_grads`` (e.g. a projection) acts on the gradient before the optimiser.
     """
+    objective = objective if objective is not None else TaskLoss()
 
     def train_step(state: TrainState, max_steps) -> tuple[TrainState, tuple[Array, Array]]:
         k_batch, k_run = jax.random.split(jax.random.fold_in(jax.random.fold_in(state.key, _DATA), state.step))
         batch = task.sample(k_batch, batch_size, state.level)
-        loss, grads = eqx.filter_value_and_grad(_loss)(state.model, task, batch, k_run, solver, remat)
+        loss, grads = eqx.filter_value_and_grad(_loss)(state.model, task, batch, k_run, solver, remat, objective)
+        grads = objective.transform_grads(grads, state.model)
         params = eqx.filter(state.model, eqx.is_inexact_array)
         updates, opt_state = opt.update(grads, state.opt_state, params)
         new_model = eqx.apply_updates(state.model, updates)
@@ -263,26 +275,33 @@ def make_step(
     return train_step
 
 
-def _program(task: Task, opt, sizes: tuple, state: TrainState, eval_index, max_steps):
+def _program(task: Task, opt, sizes: tuple, state: TrainState, eval_index, max_steps, objective: Objective):
     """``eval_every`` training steps then one evaluation on a fresh batch (one member).
 
-    ``sizes = (batch_size, eval_every, eval_batch_size, solver, remat)`` (see ``_run``).
+    ``sizes = (batch_size, eval_every, eval_batch_size, solver, remat)`` (see ``_run``). The
+    evaluation loss is the objective's on the evaluation batch (without the regulariser).
     """
     batch_size, eval_every, eval_batch_size, solver, remat = sizes
-    train_step = make_step(task, opt, batch_size, solver, remat)
+    train_step = make_step(task, opt, batch_size, solver, remat, objective)
     state, (losses, went) = jax.lax.scan(lambda s, _: train_step(s, max_steps), state, None, length=eval_every)
     train_loss = losses.sum() / jnp.maximum(went.sum(), 1)
     k_eval = jax.random.fold_in(jax.random.fold_in(state.key, _EVAL), eval_index)
     batch = task.sample(k_eval, eval_batch_size, state.level)
-    _, outputs = _run(state.model, batch.inputs, k_eval, solver)
-    metrics = (train_loss, task.loss_fn(outputs, batch), task.metric(outputs, batch), task.head_metrics(outputs, batch))
+    activity, outputs = _run(state.model, batch.inputs, k_eval, solver)
+    ev_loss = objective(state.model, task, batch, activity, outputs, jax.random.fold_in(k_eval, _OBJECTIVE))
+    metrics = (train_loss, ev_loss, task.metric(outputs, batch), task.head_metrics(outputs, batch))
     return state, metrics
 
 
 # Module-level jitted programs: task, optimiser and sizes are hashable static arguments,
 # so repeated ``train`` calls with the same settings and model structure reuse the compiled code.
 _single_program = eqx.filter_jit(_program)
-_ensemble_program = eqx.filter_jit(eqx.filter_vmap(_program, in_axes=(None, None, None, 0, None, None)))
+# the objective is shared by all members, or (``per_member``) holds one set of arrays per member
+_ensemble_programs = {
+    per_member: eqx.filter_jit(eqx.filter_vmap(_program, in_axes=(None, None, None, 0, None, None, 0 if per_member
+                                                                  else None)))
+    for per_member in (False, True)
+}
 
 
 def _np(x) -> np.ndarray:
@@ -305,6 +324,7 @@ def train(
     progress: bool = True,
     on_eval: Callable[[Checkpoint], None] | None = None,
     resume: Checkpoint | None = None,
+    loss: Objective | Callable | None = None,
     **settings: Any,
 ) -> TrainResult:
     """Train ``model`` on ``task`` by BPTT with the task's masked loss.
@@ -324,7 +344,12 @@ def train(
         on_eval: called with a ``Checkpoint`` after each evaluation (the run store uses it
             to write checkpoints).
         resume: a ``Checkpoint`` to continue from; the run then ends exactly where an
-            uninterrupted run would have.
+            uninterrupted run would have (given the same ``loss``).
+        loss: the training objective, replacing the config's ``objective`` (and the task's
+            own loss): an ``rnnlab.objectives.Objective``, or a function
+            ``fn(outputs, batch, *, activity, model, key) -> scalar`` that sees the whole
+            batch (``outputs [B, T, O]``, ``activity [B, T, N]``). The evaluation loss in the
+            history is the objective's; the metric stays the task's.
 
     Returns:
         ``TrainResult(model, history, state, config, initial_model, passed_models)``.
@@ -344,6 +369,8 @@ def train(
     except ValidationError as e:
         raise ConfigError(format_validation_error(e, "train", TrainConfig)) from None
     check_job(model, task, cfg)
+    objective = _objective(loss, cfg, task)
+    objective.check(task, model)
     if isinstance(key, int):
         key = jax.random.PRNGKey(key)
     opt = optimizer if optimizer is not None else make_optimizer(cfg)
@@ -370,7 +397,7 @@ def train(
         state = shard_members(state, E)
     n_total = math.ceil(cfg.steps / cfg.eval_every)
     t0 = time.perf_counter() - (history.wall_time[-1] if history.wall_time else 0.0)
-    program = _ensemble_program if vmapped else _single_program
+    program = _ensemble_programs[objective.per_member] if vmapped else _single_program
     sizes = (cfg.batch_size, cfg.eval_every, cfg.eval_batch_size, _solver(cfg), _remat(cfg))
     bar = _Progress(progress, cfg.steps, task.metric_name)
     with bar:
@@ -378,7 +405,7 @@ def train(
             stage_n = int(_np(state.level)[~(_np(state.done) | _np(state.failed))].max()) if cur else 0
             stage = curricula.stage_task(task, cur, stage_n) if cur else task
             state, (tr_loss, ev_loss, metric, heads) = program(
-                stage, opt, sizes, state, jnp.asarray(n_evals), jnp.asarray(cfg.steps))
+                stage, opt, sizes, state, jnp.asarray(n_evals), jnp.asarray(cfg.steps), objective)
             n_evals += 1
             state = _after_eval(state, history, cfg, task, cur, vmapped, tr_loss, ev_loss, metric, heads,
                                 passed_models)
@@ -399,6 +426,17 @@ def train(
     if vmapped and all(s == "failed" for s in history.status):
         raise NonFiniteLossError(int(steps.max()), result)
     return result
+
+
+def _objective(loss: Objective | Callable | None, cfg: TrainConfig, task: Task) -> Objective:
+    """The objective of a run: ``loss`` if given, else the config's named one, else the task's."""
+    if loss is None:
+        return build_objective(cfg.objective, task)
+    if isinstance(loss, Objective):
+        return loss
+    if callable(loss):
+        return FunctionLoss(loss)
+    raise ConfigError(f"loss: expected an rnnlab.objectives.Objective or a function, got {type(loss).__name__}")
 
 
 def shard_members(state: TrainState, E: int) -> TrainState:
