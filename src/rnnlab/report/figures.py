@@ -124,13 +124,17 @@ def example_trials(model: RecurrentModel, task: Task, key, path: Path, n: int = 
     The trials are ``task.sample(key, n)`` run through ``model``, or the first ``n`` of ``batch``
     with the network's ``outputs`` on it when both are given (one batch for several figures).
     For cross-entropy tasks the output shown is the probability of the target's class
-    family: ``softmax`` of each head, class 1. At most 6 output channels are drawn.
+    family: ``softmax`` of each head, class 1. At most 6 output channels are drawn. A
+    cross-entropy task with several scored heads (N-parity's one head per N) gets one row per
+    head instead (``_head_rows``): overlaid, six heads are unreadable.
     """
     if batch is None or outputs is None:
         batch = sample_batch(task, key, n)
         _, outputs = run_batch(model, batch.inputs, key)
     inputs, targets, mask, out = (np.asarray(a)[:n] for a in (batch.inputs, batch.targets, batch.mask, outputs))
     ylabel = "output"
+    if task.loss == "cross_entropy" and _scored_heads(mask, task.n_classes).size > 1:
+        return _head_rows(task, inputs, targets, mask, out, path)
     if task.loss == "cross_entropy":
         c = task.n_classes
         logits = out.reshape(*out.shape[:-1], -1, c)
@@ -163,6 +167,60 @@ def example_trials(model: RecurrentModel, task: Task, key, path: Path, n: int = 
         ax.set(xlabel=xlabel, ylabel=ylabel)
         if task.loss == "cross_entropy":
             ax.set_ylim(-0.05, 1.05)
+    return _save(fig, path)
+
+
+def _scored_heads(mask: np.ndarray, n_classes: int) -> np.ndarray:
+    """Indices of the heads scored somewhere in ``mask [B, T, H·C]``."""
+    m = mask.reshape(*mask.shape[:-1], -1, n_classes)[..., 0]
+    return np.flatnonzero(m.reshape(-1, m.shape[-1]).any(0))
+
+
+def _head_rows(task: Task, inputs, targets, mask, out, path: Path) -> Path:
+    """Multi-head cross-entropy trials: per trial, the inputs on top, then one row per scored head
+    (at most 8) with the network's probability of the correct class at each scored step
+    (points: right when above 0.5, red when wrong) and the target class printed at the step.
+    Heads are named by the N they answer for where the task has ``head_ns`` (head k: N = k + 1)."""
+    c = task.n_classes
+    logits = out.reshape(*out.shape[:-1], -1, c)
+    p = np.exp(logits - logits.max(-1, keepdims=True))
+    p = p / p.sum(-1, keepdims=True)
+    onehot = targets.reshape(*targets.shape[:-1], -1, c)
+    m = mask.reshape(*mask.shape[:-1], -1, c)[..., 0] > 0  # [n, T, H]
+    p_right = (p * onehot).sum(-1)
+    label = onehot.argmax(-1)
+    heads = _scored_heads(mask, c)[:8]
+    names = [f"N={h + 1}" if hasattr(task, "head_ns") else f"head {h}" for h in heads]
+    step, xlabel = time_axis(task)
+    n, T = inputs.shape[0], inputs.shape[1]
+    t = np.arange(T) * step
+    rows = 1 + len(heads)
+    fig, axes = plt.subplots(rows, n, figsize=(4.2 * n, 1.5 + 1.05 * rows), sharex=True, squeeze=False,
+                             layout="constrained", gridspec_kw={"height_ratios": [1.6] + [1] * len(heads)})
+    for i in range(n):
+        ax = axes[0, i]
+        ax.plot(t, inputs[i], lw=1, drawstyle="steps-mid")
+        ax.set_title(f"trial {i}: inputs", fontsize=10)
+        ax.set_ylabel("input", fontsize=8)
+        for r, (h, name) in enumerate(zip(heads, names), start=1):
+            ax = axes[r, i]
+            s = m[i, :, h]
+            ok = p_right[i, s, h] > 0.5
+            ax.axhline(0.5, color="grey", lw=0.6, ls=":")
+            ax.vlines(t[s], 0, p_right[i, s, h], color="0.75", lw=0.8)
+            ax.scatter(t[s][ok], p_right[i, s, h][ok], s=10, color="C2", zorder=3)
+            ax.scatter(t[s][~ok], p_right[i, s, h][~ok], s=14, color="C3", marker="x", zorder=3)
+            if s.sum() <= 40:  # the target class at each scored step, when there is room
+                for tt, cls in zip(t[s], label[i, s, h]):
+                    ax.text(tt, 1.08, str(cls), ha="center", va="bottom", fontsize=6, color="0.3")
+            ax.set_ylim(-0.05, 1.3)
+            ax.set_yticks([0, 0.5, 1])
+            ax.tick_params(labelsize=7)
+            if i == 0:
+                ax.set_ylabel(f"{name}\nP(correct)", fontsize=8)
+        axes[-1, i].set_xlabel(xlabel)
+    fig.suptitle("probability of the correct class per head at scored steps (green: right, red ×: wrong; "
+                 "digits: target class)", fontsize=9)
     return _save(fig, path)
 
 
