@@ -246,3 +246,24 @@ def test_context_decision_run_page_has_psychometric_curves(tmp_path):
     assert check.ok and check.images == 4, (check.broken_images, check.console_errors)
     assert "one curve per context" in check.text and "95% Wilson" in check.text
     assert (run_.dir / "figures" / "psychometric.png").is_file() and not (run_.dir / "figures" / "spikes.png").exists()
+
+
+def test_multitask_psychometric_is_the_sub_tasks_on_their_rule_trials():
+    pd = tasks.get("perceptual_decision", stimulus=500.0, sigma=2.0)
+    mix = tasks.multitask([tasks.get("go_nogo"), pd])
+    assert has_psychometric(mix) and not has_psychometric(tasks.get("go_nogo"))
+    batch = mix.sample(KEY, 3000)
+    out = _observer(batch)
+    (curve,) = psychometric_from(mix, batch, out)
+    assert curve.panel.startswith("perceptual_decision: signed coherence")
+    # by hand on the trials of rule 1: the larger mean output over the sub-task's scored steps
+    sel = np.asarray(batch.info["rule"]) == 1
+    mask = np.asarray(batch.mask)[sel, :, 0] > 0
+    mean = np.stack([(out[sel, :, c] * mask).sum(1) / mask.sum(1) for c in (0, 1)], -1)
+    chose1 = mean[:, 1] > mean[:, 0]
+    signed = np.asarray(batch.info["perceptual_decision/signed_coherence"])[sel]
+    assert curve.n.sum() == sel.sum()
+    for x, n, k in zip(curve.x, curve.n, curve.k):
+        here = np.isclose(signed, x)
+        assert n == here.sum() and k == chose1[here].sum()
+    assert curve.p[0] < 0.1 and curve.p[-1] > 0.9

@@ -21,6 +21,11 @@ response window), so the network's response time is fixed by the trial, not chos
 network; a response time would need a task in which the network's own output ends the trial.
 ``go_nogo`` and ``delay_match_sample`` are decisions without a signed strength (go/no-go, and
 match/non-match of directions), so they have no psychometric curve either.
+
+A ``multitask`` mixture gets the curves of each decision sub-task from the trials of its rule
+(the sub-task's own steps, inputs and outputs cut from the padded batch; panels named by the
+sub-task). NeuroGym tasks have none: their trial variables are not a signed strength in a
+common form (each environment names its own), so no reader is written for them.
 """
 
 from __future__ import annotations
@@ -149,12 +154,17 @@ _READERS: dict[str, Callable] = {
 
 
 def has_psychometric(task: Task) -> bool:
-    """Whether ``task`` is a decision task with a signed stimulus strength (see the module docstring)."""
+    """Whether ``task`` is a decision task with a signed stimulus strength, or a multitask mixture
+    holding one (see the module docstring)."""
+    if task.name == "multitask":
+        return any(has_psychometric(t) for t in task.tasks)
     return task.name in _READERS
 
 
 def choice_rule(task: Task) -> str:
     """How a trial's choice is read from the network's output (for a figure's caption)."""
+    if task.name == "multitask":
+        return "; ".join(f"{t.name}: {choice_rule(t)}" for t in dict.fromkeys(task.tasks) if has_psychometric(t))
     return _CHOICE[task.name]
 
 
@@ -171,8 +181,30 @@ def psychometric(model: RecurrentModel, task: Task, key, n_trials: int = 2048) -
 def psychometric_from(task: Task, batch, outputs) -> list[Curve]:
     """The psychometric curves of the network ``outputs [B, T, O]`` on ``batch`` (a batch of ``task``)."""
     if not has_psychometric(task):
-        raise ValueError(f"task: '{task.name}' has no psychometric curve (one of {sorted(_READERS)})")
+        raise ValueError(f"task: '{task.name}' has no psychometric curve (one of {sorted(_READERS)} or a "
+                         f"multitask holding one)")
+    if task.name == "multitask":
+        return _multitask(task, np.asarray(outputs), batch)
     return _READERS[task.name](task, np.asarray(outputs), batch)
+
+
+def _multitask(task, out, batch) -> list[Curve]:
+    """Each decision sub-task's curves from the trials of its rule, its own part of the padded batch."""
+    from ..tasks import Batch
+
+    rule = np.asarray(batch.info["rule"])
+    curves = []
+    for r, (name, sub) in enumerate(zip(task._keys(), task.tasks)):
+        sel = rule == r
+        if not has_psychometric(sub) or not sel.any():
+            continue
+        T, O = sub.n_steps, sub.n_outputs
+        part = Batch(np.asarray(batch.inputs)[sel, :T, :sub.n_inputs], np.asarray(batch.targets)[sel, :T, :O],
+                     np.asarray(batch.mask)[sel, :T, :O],
+                     {k.split("/", 1)[1]: np.asarray(v)[sel] for k, v in batch.info.items() if k.startswith(name + "/")})
+        for c in psychometric_from(sub, part, out[sel, :T, :O]):
+            curves.append(Curve(f"{name}: {c.panel}", c.label, c.x, c.n, c.k))
+    return curves
 
 
 def psychometric_figure(curves: list[Curve], path: Path, title: str = "") -> Path:
@@ -186,7 +218,12 @@ def psychometric_figure(curves: list[Curve], path: Path, title: str = "") -> Pat
                         color=f"C{j}", label=f"{c.label} (n={int(c.n.sum())})")
         ax.axhline(0.5, color="0.6", lw=0.8, ls=":")
         ax.axvline(0.0, color="0.6", lw=0.8, ls=":")
-        ax.set(xlabel=panel, ylabel="P(choice 1)", ylim=(-0.03, 1.03))
+        task_name, sep, xlabel = panel.partition(": ")
+        if sep and " " not in task_name:  # a multitask sub-task's panel: its name as the title
+            ax.set_title(task_name, fontsize=10)
+        else:
+            xlabel = panel
+        ax.set(xlabel=xlabel, ylabel="P(choice 1)", ylim=(-0.03, 1.03))
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncols=2, frameon=False)
     if title:
         fig.suptitle(title, fontsize=11)
