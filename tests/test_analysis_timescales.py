@@ -36,6 +36,10 @@ def test_autocorrelation_matches_direct_sum():
     np.testing.assert_allclose(ac, direct / direct[0], rtol=1e-10, atol=1e-12)
     # time along another axis gives the same numbers
     np.testing.assert_allclose(autocorrelation(x.T, 20, axis=1), ac.T, rtol=1e-12)
+    # every lag up to n - 1: the FFT is padded to n + max_lag only, and must not wrap around
+    full = autocorrelation(x, 299)
+    direct = np.array([[np.sum(xc[: 300 - k, j] * xc[k:, j]) / (300 - k) for j in range(3)] for k in range(300)])
+    np.testing.assert_allclose(full, direct / direct[0], rtol=1e-8, atol=1e-10)
 
 
 def _recovered(tau_net, tau):

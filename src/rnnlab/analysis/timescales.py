@@ -96,6 +96,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy import fft as _fft
 from scipy.optimize import OptimizeWarning, curve_fit
 
 from ..models import run
@@ -142,12 +143,17 @@ def autocorrelation(x: Any, max_lag: int, axis: int = 0) -> np.ndarray:
 
 
 def _raw_ac(x: np.ndarray, max_lag: int) -> np.ndarray:
-    """Unnormalised unbiased AC along axis 0 (lags 0..max_lag)."""
+    """Unnormalised unbiased AC along axis 0 (lags 0..max_lag).
+
+    The FFT is taken along a contiguous last axis (``scipy.fft``, all cores) and zero-padded to
+    the next fast length ``≥ n + max_lag`` only: the circular correlation at lag ``k ≤ max_lag``
+    then wraps onto padding alone, so it equals the linear one, and for the few lags a
+    timescale fit reads this is several times less work than padding to ``2n``."""
     n = x.shape[0]
-    xc = x - x.mean(axis=0, keepdims=True)
-    nfft = 1 << (2 * n - 1).bit_length()
-    f = np.fft.rfft(xc, n=nfft, axis=0)
-    ac = np.fft.irfft(f * np.conj(f), n=nfft, axis=0)[: max_lag + 1]
+    xc = np.ascontiguousarray(np.moveaxis(x - x.mean(axis=0, keepdims=True), 0, -1))
+    nfft = _fft.next_fast_len(n + max_lag, real=True)
+    f = _fft.rfft(xc, n=nfft, axis=-1, workers=-1)
+    ac = np.moveaxis(_fft.irfft(f.real**2 + f.imag**2, n=nfft, axis=-1, workers=-1)[..., : max_lag + 1], -1, 0)
     return ac / (n - np.arange(max_lag + 1)).reshape((-1,) + (1,) * (x.ndim - 1))
 
 
