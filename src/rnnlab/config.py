@@ -68,6 +68,10 @@ class RunConfig(BaseModel):
         """Validate the task and model parameters too, and that the job fits this machine and
         the program's int32 limits (``train.preflight``); raises ``ConfigError`` naming the field."""
         check_job(self.build_model_config(), self.build_task(), self.train)
+        if self.train.continual is not None:  # the stages, method, optimiser and model fit together
+            from .continual.driver import check_config
+
+            check_config(self.build_model_config(), self.build_task(), self.train)
         return self
 
     def to_yaml(self) -> str:

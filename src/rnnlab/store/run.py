@@ -288,14 +288,17 @@ def _execute(run: Run, resume: bool, progress: bool, checkpoint_every: int,
     cfg = run.config()
     task, model_cfg = cfg.build_task(), cfg.build_model_config()
     key = jax.random.PRNGKey(cfg.seed)
+    continual = cfg.train.continual is not None
     start, written = None, set()
     if resume and has_checkpoint(run.dir):
-        start = load_checkpoint(run.dir, _skeleton(cfg))
+        skeleton = _continual_skeleton(cfg) if continual else _skeleton(cfg)
+        start = load_checkpoint(run.dir, skeleton)
         initial = run.load_initial_model() if (run.dir / INITIAL_FILE).is_file() else None
         start = replace(start, initial_model=initial, stage_models=_load_stages(run.dir, cfg, start.history))
         written = set(start.stage_models) | ({"initial"} if initial is not None else set())
 
     def hook(ckpt: Checkpoint) -> None:
+        ckpt = _continual_checkpoint(ckpt) if continual else ckpt
         _write_new_stages(run.dir, ckpt, written)
         if ckpt.n_evals % checkpoint_every == 0:
             save_checkpoint(run.dir, ckpt)
@@ -304,7 +307,15 @@ def _execute(run: Run, resume: bool, progress: bool, checkpoint_every: int,
 
     catalog.update(run.root, run.id, status="running", **({} if resume else {"created": _now()}))
     try:
-        result = train(model_cfg, task, cfg.train, key=key, progress=progress, on_eval=hook, resume=start)
+        if continual:
+            from ..continual import ContinualCheckpoint, train_continual
+
+            start = start and ContinualCheckpoint.from_tree(start.state, start.history, start.initial_model,
+                                                            start.stage_models)
+            result = train_continual(model_cfg, task, cfg.train, key=key, progress=progress, on_eval=hook,
+                                     resume=start)
+        else:
+            result = train(model_cfg, task, cfg.train, key=key, progress=progress, on_eval=hook, resume=start)
     except NonFiniteLossError as err:
         _finish(run, cfg, task, err.result, status="failed", error=str(err), progress=progress)
         raise
@@ -312,12 +323,32 @@ def _execute(run: Run, resume: bool, progress: bool, checkpoint_every: int,
         _mark_interrupted(run, err)
         raise
     try:  # the final checkpoint is committed before any finished file (resume rewrites them)
-        save_checkpoint(run.dir, Checkpoint(result.state, result.history, len(result.history.step)))
+        if continual:  # the last stage's model, then the stage's final checkpoint (ContinualResult.checkpoint)
+            _write_new_stages(run.dir, Checkpoint(None, result.history, 0, result.initial_model,
+                                                  dict(result.passed_models)), written)
+            save_checkpoint(run.dir, _continual_checkpoint(result.checkpoint))
+        else:
+            save_checkpoint(run.dir, Checkpoint(result.state, result.history, len(result.history.step)))
         _finish(run, cfg, task, result, status=run_status(result.history), progress=progress)
     except BaseException as err:
         _mark_interrupted(run, err)
         raise
     return result
+
+
+def _continual_skeleton(cfg: RunConfig):
+    """The checkpoint arrays of a continual run (``train.continual``; ``rnnlab.continual``): the
+    stage index, the stage's training state, the method's arrays and the accuracy rows
+    (``ContinualCheckpoint.tree``), kept in the ordinary checkpoint files; the model after each
+    stage s is a stage model (``stages/N<s>.eqx``, s = 1..S)."""
+    from ..continual.driver import skeleton
+
+    return skeleton(cfg.build_model_config(), cfg.build_task(), cfg.train, jax.random.PRNGKey(cfg.seed))
+
+
+def _continual_checkpoint(c: Any) -> Checkpoint:
+    """A ``ContinualCheckpoint`` as the store's ``Checkpoint`` (its arrays as the state)."""
+    return Checkpoint(c.tree(), c.history, len(c.history.step), c.initial_model, dict(c.stage_models))
 
 
 def _mark_interrupted(run: Run, err: BaseException) -> None:

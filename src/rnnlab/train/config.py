@@ -25,6 +25,34 @@ class CurriculumConfig(BaseModel):
     threshold: float = Field(0.98, gt=0, le=1, description="accuracy needed to move on")
 
 
+class ContinualConfig(BaseModel):
+    """Continual learning (``rnnlab.continual``): the run's task must be a ``multitask``; its
+    sub-tasks are learned one after another, one stage each with ``train.steps`` steps, in the
+    shared input/output layout (rule input included). ``method``: ``finetune`` (plain training
+    of each stage), ``ewc`` (Kirkpatrick et al. 2017), ``projection`` (gradient projection onto
+    the orthogonal complement of earlier tasks' activity subspaces, found by SVD; OWM / GPM /
+    Duncker et al. 2020) or ``hlop`` (the subspaces learned by Hebbian/anti-Hebbian lateral
+    weights; Xiao et al. 2024).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    method: Literal["finetune", "ewc", "projection", "hlop"] = Field("finetune", description="continual-learning method")
+    ewc_lambda: float = Field(1000.0, ge=0, description="EWC: penalty strength λ of λ/2 Σ F (θ − θ*)²")
+    fisher_trials: int = Field(256, gt=0, lt=_INT32, description="EWC: trials whose sampled log-likelihood gradients "
+                               "estimate the diagonal Fisher of a finished stage")
+    activity_trials: int = Field(128, gt=0, lt=_INT32, description="projection/hlop: trials whose activity spans a "
+                                 "finished stage's subspaces")
+    threshold: float = Field(0.99, gt=0, lt=1, description="projection: fraction of each population's activity "
+                             "energy the protected subspace keeps (GPM criterion)")
+    post: bool = Field(False, description="projection/hlop: also project the recurrent and input weights' gradients "
+                       "on the postsynaptic side, off the earlier tasks' drive subspace (Duncker et al. 2020)")
+    hlop_fraction: float = Field(0.125, gt=0, le=1, description="hlop: lateral (subspace) neurons added per stage, "
+                                 "as a fraction of each population's size")
+    hlop_iters: int = Field(1000, gt=0, lt=_INT32, description="hlop: Hebbian updates per stage (minibatches of activity)")
+    hlop_lr: float = Field(0.5, gt=0, description="hlop: Hebbian learning rate")
+
+
 class TrainConfig(BaseModel):
     """Settings of ``rnnlab.train.train``."""
 
@@ -65,6 +93,9 @@ class TrainConfig(BaseModel):
         description="the training objective by name with its parameters ({name: sinkhorn, blur: 0.2}; "
         "rnnlab.objectives); None: the task's own per-step loss",
     )
+
+    continual: ContinualConfig | None = Field(
+        None, description="learn the sub-tasks of a multitask one after another (rnnlab.continual); None: off")
 
     @field_validator("objective")
     @classmethod
