@@ -214,3 +214,10 @@ def test_run_store_trains_resumes_and_analyses_a_continual_run(tmp_path):
 TASK_SPEC_SMALL = {"name": "multitask", "params": {"tasks": [
     {"name": "perceptual_decision", "params": {"stimulus": 300.0}},
     {"name": "go_nogo", "params": {"stimulus": 200.0, "delay": 200.0, "decision": 200.0}}]}}
+
+
+def test_plain_train_refuses_a_continual_config():
+    task = rnnlab.tasks.multitask([rnnlab.tasks.get("go_nogo"), rnnlab.tasks.get("perceptual_decision")])
+    with pytest.raises(ConfigError, match="train.continual: .*train_continual"):
+        rnnlab.train(rnnlab.models.config("leaky_rnn", hidden_size=8), task, steps=2, optimizer="sgd",
+                     continual={"method": "finetune"}, progress=False)

@@ -368,6 +368,9 @@ def train(
         cfg = TrainConfig(**cfg.model_dump())
     except ValidationError as e:
         raise ConfigError(format_validation_error(e, "train", TrainConfig)) from None
+    if cfg.continual is not None:
+        raise ConfigError("train.continual: a continual run learns its stages one after another; train it with "
+                          "rnnlab.continual.train_continual (the run store and sweeps do)")
     check_job(model, task, cfg)
     objective = _objective(loss, cfg, task)
     objective.check(task, model)
