@@ -81,8 +81,9 @@ QUICK = Scale(
     conditions=_conditions(30, _QF),
     seeds=4,
     analyses=[_analysis(30, _QF)],
-    expected_minutes=3.0,
-    estimate="measured: one whole quick run (see the study page), 2-core machine shared with other jobs",
+    expected_minutes=7.0,
+    estimate="measured: one whole quick run, 7.1 min on a 2-core machine shared with other jobs (load average "
+             "3.4-6.5); less on an idle machine",
 )
 
 _PF = [0.0, 0.02, 0.05, 0.1, 0.2, 0.5]
