@@ -63,8 +63,6 @@ def recording_columns(task: Any) -> tuple[int, int]:
     recordings (``n_recorded = 0`` for a task without recordings)."""
     n_out = int(task.n_outputs)
     nb = getattr(task, "n_behaviour", None)
-    if nb is None and getattr(task, "name", "") == "reaching":
-        nb = task.n_muscles
     if nb is None:
         return n_out, 0
     return int(nb), n_out - int(nb)

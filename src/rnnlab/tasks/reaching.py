@@ -95,6 +95,12 @@ class Reaching(TimedTask):
     def n_outputs(self) -> int:
         return self.n_muscles + self.n_recorded
 
+    @property
+    def n_behaviour(self) -> int:
+        """The behavioural target columns (the muscles); the ``n_recorded`` after them are
+        recordings (``rnnlab.objectives.data_constrained``)."""
+        return self.n_muscles
+
     def _periods(self):
         return [("hold", self.hold), ("delay", self.delay), ("movement", self.movement)]
 
