@@ -17,7 +17,7 @@ from rnnlab.errors import ConfigError
 from rnnlab.studies import Condition, Scale, StudyData, product
 from rnnlab.studies.runner import _sweep
 
-STUDIES = ["sussillo2013", "khajehabdollahi2024", "liu2024", "huang2025"]
+STUDIES = ["sussillo2013", "khajehabdollahi2024", "liu2024", "huang2025", "torre2025", "salatiello2020", "xiao2024"]
 
 
 def test_registry_names_and_unknown_study():
@@ -160,7 +160,7 @@ def test_sussillo_page_in_a_browser(sussillo, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["khajehabdollahi2024", "liu2024", "huang2025"])
+@pytest.mark.parametrize("name", ["khajehabdollahi2024", "liu2024", "huang2025", "xiao2024"])
 def test_quick_study_end_to_end(name, tmp_path):
     res = studies.run(name, "quick", out=tmp_path / name, progress=False)
     study = studies.get(name)

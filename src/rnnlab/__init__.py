@@ -5,8 +5,8 @@ The one path data takes::
     task.sample(key, B) -> Batch -> run(model, inputs) -> loss -> grads -> Optax update
     -> history, checkpoints, figures -> run directory + SQLite catalog
 
-Public API: ``tasks``, ``models``, ``train``, ``store``, ``report``, ``studies``, ``export``
-and the names below. Everything is imported on first use (``lazy_loader``, the scientific
+Public API: ``tasks``, ``models``, ``train``, ``objectives``, ``continual``, ``data``, ``store``,
+``report``, ``studies``, ``export`` and the names below. Everything is imported on first use (``lazy_loader``, the scientific
 Python packages' lazy-import helper), so that ``import rnnlab`` and the command line start
 without importing JAX (``benchmarks/cli_startup.py`` measures it).
 """
@@ -27,8 +27,8 @@ __version__ = "0.1.0"
 
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
-    submodules=["analysis", "config", "export", "losses", "models", "parallel", "report", "store", "studies",
-                "sweep", "tasks"],
+    submodules=["analysis", "config", "continual", "data", "export", "losses", "models", "objectives", "parallel",
+                "report", "store", "studies", "sweep", "tasks"],
     submod_attrs={
         "_host_devices": ["use_host_devices"],
         "evaluate": ["Evaluation", "evaluate"],

@@ -21,8 +21,7 @@ from rnnlab.errors import CheckpointError, RnnlabError, StoreWriteError
 from rnnlab.store import _faults
 from rnnlab.store import catalog as store_catalog
 from rnnlab.store import CatalogError, Run, create_run, execute, query, reindex, train_run, write_finished_run
-from rnnlab.store.checkpoint import META_FILE, STATE_FILE, digest_path, serialise
-from rnnlab.train import History
+from rnnlab.store.checkpoint import META_FILE, STATE_FILE, digest_path
 
 CFG = {
     "task": {"name": "flipflop", "params": {"n_bits": 1, "n_steps": 20}},

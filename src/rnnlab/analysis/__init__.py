@@ -23,6 +23,7 @@ from ._dynamics import state_trajectories
 from .degeneracy import DegeneracyResult, degeneracy
 from .dsa import DMD, DSAResult, delay_embed, dmd, dsa, similarity_transform_distance, similarity_transform_distances
 from .fixed_points import FixedPoints, find_fixed_points
+from .neural_fit import NeuralFit, StateR2, cca, neural_fit, state_r2, teacher_trials
 from .geometry import PCA, JacobianSpectrum, Spectrum, jacobian_spectrum, participation_ratio, pca, weight_spectrum
 from .similarity import DistanceMatrix, WeightDistance, linear_cka, pairwise, procrustes_distance, weight_distance
 from .automata import Automaton, extract_automaton, minimize_dfa, run_dfa
@@ -73,6 +74,8 @@ __all__ = [
     # similarity
     "linear_cka", "procrustes_distance", "WeightDistance", "weight_distance", "DistanceMatrix", "pairwise",
     "DMD", "DSAResult", "delay_embed", "dmd", "dsa", "similarity_transform_distance", "similarity_transform_distances",
+    # comparison with recordings
+    "NeuralFit", "StateR2", "cca", "neural_fit", "state_r2", "teacher_trials",
     # degeneracy
     "DegeneracyResult", "degeneracy",
     # perturbation, pruning

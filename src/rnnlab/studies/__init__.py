@@ -9,7 +9,9 @@ and ``index.html``.
 
 Registered studies: ``sussillo2013`` (3-bit flip-flop fixed points), ``khajehabdollahi2024``
 (timescales and curricula), ``liu2024`` (connectivity rank and rich/lazy learning),
-``huang2025`` (solution degeneracy across widths and task complexity).
+``huang2025`` (solution degeneracy across widths and task complexity), ``torre2025`` (RNNs
+emulating HMMs by distribution matching), ``salatiello2020`` (fitting networks to sparse
+recordings), ``xiao2024`` (continual learning by orthogonal projection, HLOP).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from .runner import StudyResult, load, run, study_dir
 __all__ = ["Claim", "Condition", "Scale", "Study", "StudyData", "StudyResult", "product",
            "get", "names", "register", "run", "load", "study_dir"]
 
-_MODULES = ("sussillo2013", "khajehabdollahi2024", "liu2024", "huang2025")
+_MODULES = ("sussillo2013", "khajehabdollahi2024", "liu2024", "huang2025", "torre2025", "salatiello2020", "xiao2024")
 _REGISTRY: dict[str, Study] = {}
 
 

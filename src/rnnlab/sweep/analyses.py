@@ -17,7 +17,10 @@ its readout heads.
 
 Entries: ``ood_loss``, ``weights_norm`` (below); ``timescales``, ``network_timescales``,
 ``fixed_points``, ``rich_lazy``, ``ablation``, ``perturbation`` (``network_analyses``);
-``forgetting``, ``generalisation`` (``curriculum_analyses``). Each docstring gives what it
+``forgetting``, ``generalisation`` (``curriculum_analyses``); ``neural_fit`` (comparison with a
+recorded population, ``neural_fit_analysis``); ``hmm_emulation``, ``hmm_attractor``,
+``kick_neurons`` (``hmm_analyses``); ``continual`` (accuracy matrix and backward transfer of a
+continual run, ``rnnlab.continual.analysis``). Each docstring gives what it
 measures, how, and the paper it follows.
 """
 
@@ -87,6 +90,8 @@ def _weights_norm(model: RecurrentModel, task: Task, ctx: NetworkContext) -> dic
 
 
 from . import curriculum_analyses as _cur, network_analyses as _net  # noqa: E402  (they use NetworkContext)
+from . import hmm_analyses as _hmm  # noqa: E402
+from . import neural_fit_analysis as _nf  # noqa: E402
 
 ANALYSES: dict[str, Callable[..., dict[str, Any]]] = {
     "ood_loss": _ood_loss,
@@ -100,6 +105,10 @@ ANALYSES: dict[str, Callable[..., dict[str, Any]]] = {
     "dimensionality": _net.dimensionality,
     "forgetting": _cur.forgetting,
     "generalisation": _cur.generalisation,
+    "neural_fit": _nf.neural_fit,
+    "hmm_emulation": _hmm.hmm_emulation,
+    "hmm_attractor": _hmm.hmm_attractor,
+    "kick_neurons": _hmm.kick_neurons,
 }
 
 
@@ -131,6 +140,17 @@ def _passed(history: Any) -> dict[int, int]:
 
 
 ANALYSES["curriculum"] = _curriculum
+
+
+def _continual(model: RecurrentModel, task: Task, ctx: NetworkContext, **params: Any) -> dict[str, Any]:
+    """Continual learning: the accuracy matrix entries, average accuracy and backward transfer
+    (``rnnlab.continual.analysis.continual_analysis``)."""
+    from ..continual.analysis import continual_analysis
+
+    return continual_analysis(model, task, ctx, **params)
+
+
+ANALYSES["continual"] = _continual
 
 
 def run_analyses(specs: list[Any], model: RecurrentModel, task: Task, ctx: NetworkContext) -> dict[str, Any]:

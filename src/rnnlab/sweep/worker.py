@@ -38,7 +38,10 @@ def train_group(payload: dict[str, Any]) -> list[dict[str, Any]]:
     keys = jnp.stack([jax.random.PRNGKey(c.seed) for _, c in items])
     train_cfg = cfg0.train.model_copy(update={"ensemble": E if E > 1 else None})
     try:
-        result = train(model_cfg, task, train_cfg, key=keys if E > 1 else keys[0], progress=False)
+        fit = train
+        if train_cfg.continual is not None:  # learn the multitask's sub-tasks one after another
+            from ..continual import train_continual as fit
+        result = fit(model_cfg, task, train_cfg, key=keys if E > 1 else keys[0], progress=False)
     except NonFiniteLossError as err:
         result = err.result
     except Exception:  # a broken group must not take the sweep down: report it per run

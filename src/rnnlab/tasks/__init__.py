@@ -29,6 +29,7 @@ from .path_integration import PathIntegration
 from .perceptual_decision import PerceptualDecision
 from .plot import plot_examples
 from .reaching import Reaching
+from .recorded import Recorded
 from .ready_set_go import ReadySetGo
 from .selective_copy import SelectiveCopy
 from .sine import Sine
@@ -51,7 +52,7 @@ __all__ = [
     "Batch", "Task", "FlipFlop", "NParity", "NDMS", "REGISTRY", "get", "names",
     "Sine", "DelayedDiscrimination", "PathIntegration",
     "PerceptualDecision", "ContextDecision", "DelayMatchSample", "GoNogo", "ReadySetGo",
-    "HMM", "Reaching", "LineDrawing",
+    "HMM", "Reaching", "LineDrawing", "Recorded",
     "StreamingParity", "Copy", "Adding", "SelectiveCopy",
     "MultiTask", "multitask", "plot_examples", "NeuroGym", "from_neurogym",
 ]
@@ -74,9 +75,10 @@ def get(name: str, **params: Any) -> Task:
     """
     if name == MultiTask.name:
         return _multitask(**params)
-    if name not in REGISTRY:
-        raise unknown_name_error("task", name, names() + [MultiTask.name])
-    cls = REGISTRY[name]
+    # `recorded` serves a user's data file: built by name, but not in REGISTRY, whose tasks build from defaults
+    if name not in REGISTRY and name != Recorded.name:
+        raise unknown_name_error("task", name, names() + [MultiTask.name, Recorded.name])
+    cls = Recorded if name == Recorded.name else REGISTRY[name]
     try:
         return cls(**params)
     except ValidationError as e:
