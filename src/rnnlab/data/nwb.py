@@ -92,11 +92,13 @@ def load_nwb(path: str | Path, recordings: str, inputs: Sequence[str] = (), beha
         path: the ``.nwb`` file.
         recordings: the name of the ``TimeSeries`` of recorded units, or ``"units"`` for the
             spike times of the ``Units`` table (binned to rates).
-        inputs, behaviour: names of ``TimeSeries`` concatenated (in order) into the network's
-            inputs and the behavioural targets.
+        inputs: names of ``TimeSeries`` concatenated (in order) into the network's inputs.
+        behaviour: names of ``TimeSeries`` concatenated (in order) into the behavioural targets.
         dt: time step in ms (default: the recordings' sampling period).
         duration: trial length in seconds (default: the shortest trial in the trials table).
-        align, offset: trial ``k`` starts at ``trials[align][k] + offset`` seconds.
+        align: the trials-table column trial ``k`` is aligned to: it starts at
+            ``trials[align][k] + offset`` seconds.
+        offset: seconds added to ``trials[align][k]``.
         smooth: Gaussian smoothing (standard deviation, ms) of binned spike rates.
 
     Raises:
