@@ -61,6 +61,9 @@ BIN = Path(sys.executable).parent
 SUBSTITUTIONS: list[tuple[str, str]] = [
     ("steps=3000, on_eval=rec)", "steps=20, eval_every=1, on_eval=rec)"),  # snapshots need evaluations
     ("steps=3000", "steps=20"),
+    ("steps=300, loss=loss", "steps=20, loss=loss"),
+    ("steps=100, batch_size=128, lr=1e-2", "steps=20, batch_size=32, lr=1e-2"),  # Sinkhorn: three OT solves a step
+    ("steps=200, eval_every=100, batch_size=16", "steps=20, eval_every=10, batch_size=16"),
     ("hidden_size=64", "hidden_size=8"),
     ("hidden_size=32", "hidden_size=8"),
     ("ensemble=32", "ensemble=4"),
