@@ -221,7 +221,8 @@ class HMMEmulation(Result):
                 for j in range(C):
                     ax.text(j, i, "–" if np.isnan(A[i, j]) else f"{A[i, j]:.2f}", ha="center", va="center",
                             color="w" if np.nan_to_num(A[i, j]) < 0.6 else "k", fontsize=8)
-            ax.set(title=f"{title}: P(y_t = j | y_t−1 = i)", xlabel="j", ylabel="i", xticks=range(C), yticks=range(C))
+            ax.set(title=f"{title}: P(y_t = j | y_t−1 = i)", xlabel="symbol j at t", xticks=range(C), yticks=range(C))
+            ax.set_ylabel("symbol i at t − 1")
         L = self.residency_hmm.shape[1]
         colours = ("tab:blue", "tab:orange", "tab:green", "tab:red")
         for k in range(C):
