@@ -133,11 +133,13 @@ def _figures(data: StudyData, out: Path) -> list[tuple[Path, str]]:
     figs = []
     t = data.table
     fig, axes = panel_grid(4)
-    for ax, col, lab in zip(axes, ["teacher_cca", "teacher_procrustes", "teacher_dsa", "teacher_r2_common_pcs"],
-                            ["mean canonical correlation", "Procrustes angular distance (rad)",
-                             "DSA angular distance (rad)", "never-recorded units: state R² (20 PCs)"]):
+    for ax, col, lab, title in zip(
+            axes, ["teacher_cca", "teacher_procrustes", "teacher_dsa", "teacher_r2_common_pcs"],
+            ["mean canonical correlation", "Procrustes angular distance (rad)", "DSA angular distance (rad)",
+             "state R² (20 PCs)"],
+            ["CCA", "Procrustes", "DSA", "never-recorded units"]):
         if col in t:
-            trend_panel(ax, t, "fraction", col, xlabel="fraction of teacher units recorded", ylabel=lab, title=lab)
+            trend_panel(ax, t, "fraction", col, xlabel="fraction of teacher units recorded", ylabel=lab, title=title)
     figs.append((save(fig, out / "similarity_vs_fraction.png"),
                  "Similarity of the network's dynamics to the teacher population against the fraction of teacher "
                  "units recorded during training: CCA (higher = more similar), Procrustes and DSA distances (lower = "
