@@ -279,8 +279,8 @@ def write_run_pages(d: Path, run_ids: Sequence[str], statuses: dict[str, str],
     than its ``summary.json``; returns ``(pages written, seconds taken)``.
 
     A page costs about as much as training a tiny network (model load, one compilation per
-    network shape, four or five figures), so with many pages to draw (8 per process, at least 3
-    processes) they are shared among up to ``workers`` spawned processes (default: the cores),
+    network shape, four or five figures), so with many pages to draw (at least 8 per process and
+    two processes) they are shared among up to ``workers`` spawned processes (default: the cores),
     each taking consecutive runs (the seeds of one grid point share their compilations);
     otherwise the driver draws them.
     """
@@ -309,7 +309,7 @@ def write_run_pages(d: Path, run_ids: Sequence[str], statuses: dict[str, str],
 
 
 _PER_WORKER = 8  # pages per spawned process at least (a process takes seconds to start)
-_MIN_POOL = 3  # fewer processes than this gain too little over drawing in the driver
+_MIN_POOL = 2  # one process would only add its start-up to drawing in the driver
 
 
 def _draw_run_page(run_dir: str) -> None:
