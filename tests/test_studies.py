@@ -159,12 +159,19 @@ def test_sussillo_page_in_a_browser(sussillo, tmp_path):
     assert run_page.images >= 2 and not run_page.broken_images and not run_page.console_errors
 
 
+#: a figure each study's page must hold (where a study's test names one)
+_FIGURE = {"torre2025": "distances.png", "salatiello2020": "similarity_vs_fraction.png"}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["khajehabdollahi2024", "liu2024", "huang2025", "xiao2024"])
+@pytest.mark.parametrize("name", ["khajehabdollahi2024", "liu2024", "huang2025", "torre2025", "salatiello2020",
+                                  "xiao2024"])
 def test_quick_study_end_to_end(name, tmp_path):
     res = studies.run(name, "quick", out=tmp_path / name, progress=False)
     study = studies.get(name)
     assert list(res.claims["id"]) == [c.id for c in study.claims]
     assert set(res.claims["outcome"]) <= {"pass", "fail", "inconclusive"}
     assert res.page.is_file() and (res.dir / "claims.json").is_file()
+    if name in _FIGURE:
+        assert (res.dir / "figures" / _FIGURE[name]).is_file()
     assert not res.table.get("analysis_errors", pd.Series(dtype=str)).notna().any()

@@ -1,7 +1,6 @@
-"""The salatiello2020 study: its scales expand to valid runs; its quick run end to end (slow:
-about 7 minutes on a shared 2-core machine)."""
+"""The salatiello2020 study: its scales expand to valid runs; its quick run end to end is in
+tests/test_studies.py."""
 
-import pandas as pd
 import pytest
 
 from rnnlab import studies
@@ -17,13 +16,3 @@ def test_scales_expand_to_valid_runs(scale):
     fractions = [c.labels["fraction"] for c in sc.conditions]
     assert fractions[0] == 0.0 and fractions == sorted(fractions)
     assert len({c.id for c in study.claims}) == len(study.claims)
-
-
-@pytest.mark.slow
-def test_quick_study_end_to_end(tmp_path):
-    res = studies.run("salatiello2020", "quick", out=tmp_path / "s", progress=False)
-    study = studies.get("salatiello2020")
-    assert list(res.claims["id"]) == [c.id for c in study.claims]
-    assert set(res.claims["outcome"]) <= {"pass", "fail", "inconclusive"}
-    assert res.page.is_file() and (res.dir / "figures" / "similarity_vs_fraction.png").is_file()
-    assert not res.table.get("analysis_errors", pd.Series(dtype=str)).notna().any()

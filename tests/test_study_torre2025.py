@@ -1,8 +1,6 @@
 """The torre2025 study: its scales expand to valid run configs (Sinkhorn and cross-entropy
-conditions, the paper's ReLU network), and the quick run end to end (slow: about 10 minutes
-on 2 busy cores)."""
+conditions, the paper's ReLU network); the quick run end to end is in tests/test_studies.py."""
 
-import pandas as pd
 import pytest
 
 from rnnlab import studies
@@ -23,13 +21,3 @@ def test_scales_expand_to_valid_runs(scale):
         assert (m["activation"], m["bias"], m["tau"], m["tau_param"], m["train_tau"]) == ("relu", False, 1.0,
                                                                                           "direct", False)
     assert isinstance(runs[0].config, RunConfig)
-
-
-@pytest.mark.slow
-def test_quick_run_end_to_end(tmp_path):
-    res = studies.run("torre2025", "quick", out=tmp_path / "torre", progress=False)
-    study = studies.get("torre2025")
-    assert list(res.claims["id"]) == [c.id for c in study.claims]
-    assert set(res.claims["outcome"]) <= {"pass", "fail", "inconclusive"}
-    assert res.page.is_file() and (res.dir / "figures" / "distances.png").is_file()
-    assert not res.table.get("analysis_errors", pd.Series(dtype=str)).notna().any()
