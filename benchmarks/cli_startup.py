@@ -1,7 +1,8 @@
 """Start-up time of the command line against a bare ``python -c "import typer, rich"``.
 
 The target (issue: "the researcher's experience"): ``rnnlab --help``, ``rnnlab --version``
-and ``rnnlab runs list`` within 2x of the bare import, and JAX not imported by them. Each
+and ``rnnlab runs list`` (a catalog of ``N_RUNS`` runs, printed as a table) within 2x of the
+bare import, and JAX not imported by them. Each
 command is run as a fresh process, alternating with the reference so that both see the same
 machine; the median of ``--repeats`` runs is reported with its spread (min-max), the 1-minute
 load average before and after, and whether the machine was idle enough (<= 0.25 per core):
@@ -34,6 +35,21 @@ def _rnnlab() -> list[str]:
     return [exe] if exe else [sys.executable, "-c", "from rnnlab.cli import main; main()"]
 
 
+N_RUNS = 20  # `runs list` prints a table of this many catalog rows, as a user's folder would hold
+
+
+def _catalog(root: Path, n: int) -> None:
+    """A catalog of ``n`` finished runs (rows only: `runs list` reads the catalog, not the runs)."""
+    from rnnlab.store.catalog import upsert
+
+    for i in range(n):
+        upsert(root, {"id": f"2026-12-02T12{i:02d}00-flipflop-leaky_rnn-s{i}", "task": "flipflop",
+                      "model": "leaky_rnn", "params": {"task": {"n_bits": 3}, "model": {"hidden_size": 64}},
+                      "seed": i, "status": "converged" if i % 3 else "budget",
+                      "metrics": {"final_mse": 0.00123 + 1e-4 * i, "final_accuracy": 0.99},
+                      "created": f"2026-12-02T12:{i:02d}:00", "duration": 12.3 + i, "path": str(root / str(i))})
+
+
 def _time(cmd: list[str], env: dict) -> float:
     t0 = time.perf_counter()
     subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
@@ -55,6 +71,7 @@ def run(quick: bool = False, repeats: int = 15) -> list[dict]:
     load0 = os.getloadavg()[0]
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as d:
+        _catalog(Path(d), N_RUNS)
         env = {**os.environ, "RNNLAB_RUNS": d, "COLUMNS": "120"}
         base = _rnnlab()
         commands = {"--help": base + ["--help"], "--version": base + ["--version"], "runs list": base + ["runs", "list"]}

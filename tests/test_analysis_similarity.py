@@ -125,6 +125,36 @@ def test_dmd_recovers_the_eigenvalues_of_a_linear_system():
     np.testing.assert_allclose(np.sort_complex(d.eigenvalues), np.sort_complex(np.linalg.eigvals(A1)), atol=0.03)
 
 
+def test_dmd_of_a_large_hankel_matrix_is_the_full_svd_one_up_to_a_change_of_basis():
+    """Above ``_FULL_SVD_MAX`` the DMD takes only the leading singular triplets (Lanczos): its
+    operator must be the full-SVD operator up to an orthogonal change of basis (same
+    eigenvalues, DSA distance 0) and its singular values the leading ones, to rounding."""
+    from rnnlab.analysis.dsa import _FULL_SVD_MAX, delay_embed
+
+    rng = np.random.default_rng(3)
+    x = np.cumsum(rng.standard_normal((20, 40, 40)), axis=1) * 0.1 + np.tanh(rng.standard_normal((20, 40, 40)))
+    H = delay_embed(x, 8).reshape(-1, 320)
+    assert min(H.shape) > _FULL_SVD_MAX
+    u, s, _ = np.linalg.svd(H, full_matrices=False)
+    V = u[:, :6].reshape(20, -1, 6)  # the DMD of the module docstring with every singular triplet
+    A_full = np.linalg.lstsq(V[:, :-1].reshape(-1, 6), V[:, 1:].reshape(-1, 6), rcond=None)[0].T
+    d = dmd(x, n_delays=8, rank=6)
+    np.testing.assert_allclose(d.singular_values, s[: len(d.singular_values)], rtol=1e-10)
+    assert len(d.singular_values) == 2 * 6 + 10
+    np.testing.assert_allclose(np.sort_complex(d.eigenvalues), np.sort_complex(np.linalg.eigvals(A_full)),
+                               atol=1e-9)
+    Q = np.linalg.lstsq(V.reshape(-1, 6), np.asarray(_dmd_modes(x, d)), rcond=None)[0]  # V_lanczos = V Q
+    np.testing.assert_allclose(Q @ Q.T, np.eye(6), atol=1e-9)
+    np.testing.assert_allclose(d.A, Q.T @ A_full @ Q, atol=1e-9)
+
+
+def _dmd_modes(x, d):
+    from rnnlab.analysis.dsa import _leading_singular, delay_embed
+
+    H = delay_embed(x, d.n_delays).reshape(-1, 320)
+    return _leading_singular(H, d.rank)[0]
+
+
 def test_dsa_rotated_systems_are_close_and_unrelated_ones_are_not(tmp_path):
     x = _simulate(A1)
     R = ortho_group.rvs(6, random_state=1)

@@ -24,6 +24,8 @@ exactly identical behaviour and trajectories.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Sequence
@@ -31,6 +33,7 @@ from typing import Any, Literal, Sequence
 import equinox as eqx
 import jax
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ..models import run
 from ..train import member
@@ -131,6 +134,18 @@ def _loss_metric(model, task, batch):
     return task.loss_fn(out, batch), task.metric(out, batch)
 
 
+def _pair_weight_distances(nets: list[Any], iu: tuple[np.ndarray, np.ndarray]) -> list[tuple[int, int, Any]]:
+    """``weight_distance`` of every pair ``(iu[0][p], iu[1][p])``, one thread per core: its time
+    is in scipy's assignment solver and BLAS, which release the GIL (1,225 pairs per group).
+    BLAS is held to one thread meanwhile: its own threads on these small products only contend
+    with the workers (on 2 cores, 2 workers with 2 BLAS threads each ran slower than one loop)."""
+    def one(ij):
+        return ij[0], ij[1], weight_distance(nets[ij[0]], nets[ij[1]])
+
+    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as ex:
+        return list(ex.map(one, zip(*iu)))
+
+
 def _mean_offdiag(D: np.ndarray) -> float:
     iu = np.triu_indices(len(D), 1)
     return float(D[iu].mean())
@@ -215,8 +230,7 @@ def degeneracy(
     D = D + D.T
     dsa_null = dists[len(iu[0]):]
     W, Wu = np.zeros((E, E)), np.zeros((E, E))
-    for i, j in zip(*iu):
-        wd = weight_distance(nets[i], nets[j])
+    for i, j, wd in _pair_weight_distances(nets, iu):
         W[i, j] = W[j, i] = wd.normalized
         Wu[i, j] = Wu[j, i] = wd.unaligned / wd.n_params
 

@@ -5,6 +5,7 @@ when a table is wider than the terminal, numbers through ``rnnlab._format``, and
 from __future__ import annotations
 
 import sys
+import textwrap
 from typing import TYPE_CHECKING, Any, Sequence
 
 from .._format import num
@@ -30,42 +31,35 @@ def cell(v: Any) -> str:
 
 
 def print_rows(rows: Sequence[dict[str, Any]], key: str, title: str | None = None,
-               columns: Sequence[str] | None = None, console: "Console | None" = None,
-               long: Sequence[str] = ()) -> None:
-    """Print ``rows`` as a table keyed by column ``key`` (never wrapped or cut; nor any column
-    in ``long`` cut, only folded), or, when even the narrowest table is wider than the
-    terminal, as one block per row (``key`` in bold, then ``column: value`` lines)."""
-    from rich.console import Console
-    from rich.table import Table
+               columns: Sequence[str] | None = None, long: Sequence[str] = ()) -> None:
+    """Print ``rows`` as a table keyed by column ``key`` (no value wrapped or cut, except the
+    columns in ``long``, folded at word boundaries), or, when even the narrowest table is wider
+    than the terminal, as one block per row (``key`` in bold, then ``column: value`` lines).
+    The tables are drawn by ``rnnlab.cli._table`` (its docstring says why not by Rich)."""
+    from ._table import colour, render, terminal_width, widths
 
-    console = console or Console()
     cols = list(columns or dict.fromkeys(k for r in rows for k in r))
-    table = Table(title=title, show_lines=bool(long))
-    for c in cols:  # no_wrap: a column is never narrower than its longest value
-        table.add_column(c, no_wrap=c not in long, overflow="fold", style="bold" if c == key else None)
-    for r in rows:
-        table.add_row(*(cell(r.get(c)) for c in cols))
-    if _min_width(cols, rows, long) <= console.width or not rows:
-        console.print(table)
+    if not rows:
+        print(f"{title}: none" if title else "none")
         return
+    cells = [[cell(r.get(c)) for c in cols] for r in rows]
+    bold = colour()
+    ws = widths(cols, cells, [c in long for c in cols], terminal_width())
+    if ws is not None:
+        print(render(cols, cells, ws, key=cols.index(key) if key in cols else None, title=title,
+                     lines=bool(long), bold=bold))
+        return
+    b0, b1 = ("\x1b[1m", "\x1b[0m") if bold else ("", "")
     if title:
-        console.print(f"[bold]{title}[/]")
+        print(f"{b0}{title}{b1}")
+    width = terminal_width()
     for r in rows:
-        console.print(f"[bold]{cell(r.get(key))}[/]", soft_wrap=True)
+        print(f"{b0}{cell(r.get(key))}{b1}")
         for c in cols:
             if c != key and r.get(c) not in (None, ""):
-                console.print(f"  {c}: {cell(r.get(c))}", soft_wrap=True)
-
-
-def _min_width(cols: Sequence[str], rows: Sequence[dict[str, Any]], long: Sequence[str]) -> int:
-    """Width of the table with no value cut: whole values, the longest word of a ``long`` one,
-    plus borders and padding (3 per column, 1 for the edge)."""
-    def need(c: str) -> int:
-        texts = [cell(r.get(c)) for r in rows]
-        if c in long:
-            return max([len(w) for t in texts for w in t.split()] + [max(map(len, c.split()), default=1)])
-        return max([len(t) for t in texts] + [max(map(len, c.split()), default=1)])
-    return sum(need(c) + 3 for c in cols) + 1
+                text = f"  {c}: {cell(r.get(c))}"
+                print(textwrap.fill(text, width, subsequent_indent="    ", break_long_words=False,
+                                    break_on_hyphens=False) if c in long else text)
 
 
 def print_json(data: Any) -> None:

@@ -31,9 +31,9 @@ def _print(kind: str, registry: dict, as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
-    shown = [{**r, "parameters (defaults)": ", ".join(
-        k if v is None else f"{k}={num(v) if isinstance(v, float) else v!r}" for k, v in r.pop("parameters").items())}
-        for r in rows]
+    shown = [{**{k: v for k, v in r.items() if k != "parameters"}, "parameters (defaults)": ", ".join(
+        k if v is None else f"{k}={num(v)}" if isinstance(v, float) else f"{k}={v!r}"
+        for k, v in r["parameters"].items())} for r in rows]
     print_rows(shown, "name", kind, long=("description", "paper", "parameters (defaults)"))
 
 

@@ -71,11 +71,11 @@ def table(
                     "groups_csv": str(gpath.resolve()) if gpath else None})
         return
     console = terminal()
-    print_rows(rows, "id", f"sweep {spec.name}", console=console)
+    print_rows(rows, "id", f"sweep {spec.name}")
     console.print(f"csv: {path.resolve()}")
     if groups:
         shown = [{k: v for k, v in g.items() if k.split(".")[-1] not in _GROUP_DETAIL} for g in groups]
-        print_rows(shown, "group", f"sweep {spec.name}: groups ({', '.join(spec.group_analyses)})", console=console)
+        print_rows(shown, "group", f"sweep {spec.name}: groups ({', '.join(spec.group_analyses)})")
         console.print(f"csv: {gpath.resolve()}")
     if (d / "index.html").is_file():
         console.print(f"report: {(d / 'index.html').resolve()}")
