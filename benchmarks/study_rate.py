@@ -11,7 +11,9 @@ into
 * training: from the start until the per-network analyses begin (expanding the sweep, the
   catalog, spawning the workers, compiling and training every group, writing the runs);
 * per-network analyses (``analyse_runs``), group analyses (``analyse_groups``) and the
-  sweep's report page (``write_sweep_report``).
+  sweep's report page (``write_sweep_report``);
+* then, untimed in the rate, the largest group's degeneracy analysis run again alone, split
+  into its parts (``PARTS``): where the group analyses' time goes.
 
 The stages are timed by wrapping the three functions where ``rnnlab.sweep.runner`` calls
 them (its module attributes), so the sweep runs unmodified. JAX's persistent compilation
@@ -43,6 +45,59 @@ def _quick_spec(spec: dict) -> dict:
     spec["grid"] = {k: v[:2] for k, v in spec["grid"].items()}
     spec["base"] = {**spec["base"], "train": {**spec["base"]["train"], "steps": 60, "eval_every": 20}}
     return spec
+
+
+# the parts of the degeneracy analysis (rnnlab.analysis.degeneracy, run by the driver), timed
+# inside the group analyses: where their time goes
+PARTS = {"dmd": "DMD fits (HAVOK)", "similarity_transform_distances": "DSA optimisation (all pairs)",
+         "_pair_weight_distances": "permutation-aligned weight distances", "_loss_metric": "OOD losses",
+         "state_trajectories": "trajectories for DSA"}
+
+
+def _profile_largest_group(sweep: Path, root: Path) -> dict[str, float]:
+    """Where a group analysis's time goes: the degeneracy analysis of the sweep's largest group
+    (its networks' stored size) run again here, alone, after the timed sweep, with the functions
+    of ``PARTS`` timed where ``rnnlab.analysis.degeneracy`` calls them (in the sweep the groups
+    run in spawned processes, two at a time). Returns seconds per part, ``total`` and ``group``."""
+    import importlib
+
+    from rnnlab.store.run import Run
+    from rnnlab.sweep import load_sweep, sweep_dir
+
+    spec, runs = load_sweep(sweep)
+    d = sweep_dir(spec, root)
+    groups: dict[str, list] = {}
+    for r in runs:
+        groups.setdefault(r.group, []).append(r)
+    group, members = max(groups.items(), key=lambda kv: sum((d / r.id / "model.eqx").stat().st_size for r in kv[1]))
+    task = Run(d, members[0].id).config().build_task()
+    models = [Run(d, r.id).load_model() for r in members]
+    mod = importlib.import_module("rnnlab.analysis.degeneracy")
+    saved = {name: getattr(mod, name) for name in PARTS}
+    spent: dict[str, float] = {}
+
+    def timed(name):
+        def wrapper(*args, **kw):
+            start = time.perf_counter()
+            try:
+                return saved[name](*args, **kw)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - start
+        return wrapper
+
+    for name in PARTS:
+        setattr(mod, name, timed(name))
+    try:
+        start = time.perf_counter()
+        mod.degeneracy(models, task, 0, names=[f"s{r.config.seed}" for r in members])
+        spent["total"] = time.perf_counter() - start
+    finally:
+        for name, fn in saved.items():
+            setattr(mod, name, fn)
+    from rnnlab.sweep.spec import swept_values
+
+    label = ", ".join(f"{k.split('.')[-1]} {v}" for k, v in swept_values(spec, members[0]).items()) or group
+    return {**spent, "group": label}
 
 
 def run(quick: bool = False, sweep: Path = SWEEP, workers: int | None = None) -> list[dict]:
@@ -79,6 +134,7 @@ def run(quick: bool = False, sweep: Path = SWEEP, workers: int | None = None) ->
             for name, fn in saved.items():
                 setattr(runner, name, fn)
         total = time.perf_counter() - t0
+        parts = _profile_largest_group(path, Path(d) / "runs") if "group_analyses" in spans else {}
     spans = {"training": min(first) - t0, **spans}
     n = sum(counts.values())
     rate = n / (total / 60)
@@ -90,6 +146,13 @@ def run(quick: bool = False, sweep: Path = SWEEP, workers: int | None = None) ->
         print(f"    {LABELS[stage]:22s} {secs:8.1f} s  {secs / total:6.1%}")
         rows.append(_report.row(f"study_rate.{stage}", f"{spec['name']}: {LABELS[stage]}", secs, "s",
                                 share=secs / total))
+    if parts:
+        whole, group = parts.pop("total"), parts.pop("group")
+        print(f"  the degeneracy analysis of group {group} alone: {whole:.1f} s, of which")
+        for name, secs in parts.items():
+            print(f"    {PARTS[name]:40s} {secs:8.1f} s  {secs / whole:6.1%}")
+            rows.append(_report.row(f"study_rate.group_part.{name}", f"{spec['name']}, group ({group}) "
+                                    f"analysed alone: {PARTS[name]}", secs, "s", share=secs / whole))
     return rows
 
 

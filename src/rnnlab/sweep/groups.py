@@ -59,6 +59,9 @@ def analyse_groups(
             jobs.append((str(d), group, ids, names, todo))
     if not jobs:
         return []
+    # largest groups first (their networks' stored size: the analyses' cost grows with it), so
+    # that a small group, not a large one, runs last while the other workers are idle
+    jobs.sort(key=lambda job: -sum(_model_bytes(Path(job[0]) / i) for i in job[2]))
     if workers <= 1 or len(jobs) == 1:
         results = map(_analyse_group, jobs)
         return [_report(g, on_group) for g in results]
@@ -68,6 +71,11 @@ def analyse_groups(
     ctx = mp.get_context("spawn")  # JAX is not fork-safe
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
         return [_report(g, on_group) for g in pool.map(_analyse_group, jobs)]
+
+
+def _model_bytes(run_dir: Path) -> int:
+    f = run_dir / "model.eqx"
+    return f.stat().st_size if f.is_file() else 0
 
 
 def _report(group: str, on_group: Callable[[str], None] | None) -> str:
