@@ -40,10 +40,18 @@ def _groups(runs: list[SweepRun], spec: SweepSpec) -> dict[str, dict[str, Any]]:
     by_group: dict[str, list[SweepRun]] = defaultdict(list)
     for r in runs:
         by_group[r.group if spec.group_seeds else r.id].append(r)
-    return {
-        g: {"runs": [(r.id, r.config.model_dump(mode="json")) for r in rs]}
-        for g, rs in by_group.items()
-    }
+    # costliest groups first: with one group per worker, the last group to start then is a cheap
+    # one, not the widest network training alone while the other cores idle
+    order = sorted(by_group, key=lambda g: -sum(_cost(r) for r in by_group[g]))
+    return {g: {"runs": [(r.id, r.config.model_dump(mode="json")) for r in by_group[g]]} for g in order}
+
+
+def _cost(run: SweepRun) -> float:
+    """A rough relative cost of training ``run``: steps × batch × N² (the recurrent matrix product
+    dominates a step), only used to order the groups."""
+    n = run.config.model.params.get("hidden_size", 64)
+    n = n if isinstance(n, (int, float)) else 64
+    return float(run.config.train.steps) * run.config.train.batch_size * n * n
 
 
 def run_sweep(
