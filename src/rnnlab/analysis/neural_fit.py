@@ -64,6 +64,8 @@ def _ridge(X: np.ndarray, Y: np.ndarray, ridge: float) -> np.ndarray:
     X1 = np.concatenate([X, np.ones((X.shape[0], 1))], 1)
     G = X1.T @ X1
     alpha = ridge * np.trace(G) / G.shape[0]
+    if alpha <= 0:  # ordinary least squares: the minimum-norm solution, also when states are collinear
+        return np.linalg.lstsq(X1, Y, rcond=None)[0]
     return np.linalg.solve(G + alpha * np.eye(G.shape[0]), X1.T @ Y)
 
 
