@@ -22,6 +22,7 @@ metadata, so ``run_all.py`` and the tests stay light.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -29,7 +30,7 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +163,42 @@ def alternate_children(commands: dict[str, Callable[[], float]], rounds: int) ->
 
 
 # ---- rows -------------------------------------------------------------------------------------
+
+
+class TimedCalls:
+    """Seconds spent in each named function of a module (summed over calls) and the start of
+    its first call, while the functions are wrapped by ``timed_calls``."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.first: dict[str, float] = {}
+
+
+@contextlib.contextmanager
+def timed_calls(module: Any, names: Iterable[str]) -> Iterator[TimedCalls]:
+    """Wrap ``module.<name>`` for each of ``names`` so that every call is timed where the module's
+    own code calls it (its module attribute), then put the functions back: the code under test
+    runs unmodified, and the time of its parts is read from the yielded ``TimedCalls``."""
+    saved = {name: getattr(module, name) for name in names}
+    calls = TimedCalls()
+
+    def timed(name: str) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kw: Any) -> Any:
+            start = time.perf_counter()
+            calls.first.setdefault(name, start)
+            try:
+                return saved[name](*args, **kw)
+            finally:
+                calls.seconds[name] = calls.seconds.get(name, 0.0) + time.perf_counter() - start
+        return wrapper
+
+    for name in saved:
+        setattr(module, name, timed(name))
+    try:
+        yield calls
+    finally:
+        for name, fn in saved.items():
+            setattr(module, name, fn)
 
 
 def row(id: str, name: str, value: float, unit: str, *, samples: list[float] | None = None,

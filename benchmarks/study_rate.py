@@ -63,41 +63,21 @@ def _profile_largest_group(sweep: Path, root: Path) -> dict[str, float]:
 
     from rnnlab.store.run import Run
     from rnnlab.sweep import load_sweep, sweep_dir
+    from rnnlab.sweep.groups import _by_group, _model_bytes
+    from rnnlab.sweep.spec import swept_values
 
     spec, runs = load_sweep(sweep)
     d = sweep_dir(spec, root)
-    groups: dict[str, list] = {}
-    for r in runs:
-        groups.setdefault(r.group, []).append(r)
-    group, members = max(groups.items(), key=lambda kv: sum((d / r.id / "model.eqx").stat().st_size for r in kv[1]))
+    group, members = max(_by_group(runs).items(), key=lambda kv: sum(_model_bytes(d / r.id) for r in kv[1]))
     task = Run(d, members[0].id).config().build_task()
     models = [Run(d, r.id).load_model() for r in members]
     mod = importlib.import_module("rnnlab.analysis.degeneracy")
-    saved = {name: getattr(mod, name) for name in PARTS}
-    spent: dict[str, float] = {}
-
-    def timed(name):
-        def wrapper(*args, **kw):
-            start = time.perf_counter()
-            try:
-                return saved[name](*args, **kw)
-            finally:
-                spent[name] = spent.get(name, 0.0) + time.perf_counter() - start
-        return wrapper
-
-    for name in PARTS:
-        setattr(mod, name, timed(name))
-    try:
+    with _report.timed_calls(mod, PARTS) as calls:
         start = time.perf_counter()
         mod.degeneracy(models, task, 0, names=[f"s{r.config.seed}" for r in members])
-        spent["total"] = time.perf_counter() - start
-    finally:
-        for name, fn in saved.items():
-            setattr(mod, name, fn)
-    from rnnlab.sweep.spec import swept_values
-
+        total = time.perf_counter() - start
     label = ", ".join(f"{k.split('.')[-1]} {v}" for k, v in swept_values(spec, members[0]).items()) or group
-    return {**spent, "group": label}
+    return {**calls.seconds, "total": total, "group": label}
 
 
 def run(quick: bool = False, sweep: Path = SWEEP, workers: int | None = None) -> list[dict]:
@@ -112,30 +92,12 @@ def run(quick: bool = False, sweep: Path = SWEEP, workers: int | None = None) ->
         t0 = time.perf_counter()
         from rnnlab.sweep import runner
 
-        spans: dict[str, float] = {}
-        first: list[float] = []
-        saved = {name: getattr(runner, name) for name in STAGES}
-
-        def timed(name):
-            def wrapper(*args, **kw):
-                start = time.perf_counter()
-                first.append(start)
-                try:
-                    return saved[name](*args, **kw)
-                finally:
-                    spans[STAGES[name]] = spans.get(STAGES[name], 0.0) + time.perf_counter() - start
-            return wrapper
-
-        for name in STAGES:
-            setattr(runner, name, timed(name))
-        try:
+        with _report.timed_calls(runner, STAGES) as calls:
             counts = runner.run_sweep(path, Path(d) / "runs", workers=workers, progress=False)
-        finally:
-            for name, fn in saved.items():
-                setattr(runner, name, fn)
         total = time.perf_counter() - t0
-        parts = _profile_largest_group(path, Path(d) / "runs") if "group_analyses" in spans else {}
-    spans = {"training": min(first) - t0, **spans}
+        parts = _profile_largest_group(path, Path(d) / "runs") if "analyse_groups" in calls.seconds else {}
+    spans = {"training": min(calls.first.values()) - t0,
+             **{STAGES[name]: secs for name, secs in calls.seconds.items()}}
     n = sum(counts.values())
     rate = n / (total / 60)
     status = ", ".join(f"{k} {v}" for k, v in counts.items() if v)

@@ -36,7 +36,7 @@ def print_rows(rows: Sequence[dict[str, Any]], key: str, title: str | None = Non
     columns in ``long``, folded at word boundaries), or, when even the narrowest table is wider
     than the terminal, as one block per row (``key`` in bold, then ``column: value`` lines).
     The tables are drawn by ``rnnlab.cli._table`` (its docstring says why not by Rich)."""
-    from ._table import colour, render, terminal_width, widths
+    from ._table import BOLD, RESET, colour, render, terminal_width, widths
 
     cols = list(columns or dict.fromkeys(k for r in rows for k in r))
     if not rows:
@@ -44,15 +44,15 @@ def print_rows(rows: Sequence[dict[str, Any]], key: str, title: str | None = Non
         return
     cells = [[cell(r.get(c)) for c in cols] for r in rows]
     bold = colour()
-    ws = widths(cols, cells, [c in long for c in cols], terminal_width())
+    width = terminal_width()
+    ws = widths(cols, cells, [c in long for c in cols], width)
     if ws is not None:
         print(render(cols, cells, ws, key=cols.index(key) if key in cols else None, title=title,
                      lines=bool(long), bold=bold))
         return
-    b0, b1 = ("\x1b[1m", "\x1b[0m") if bold else ("", "")
+    b0, b1 = (BOLD, RESET) if bold else ("", "")
     if title:
         print(f"{b0}{title}{b1}")
-    width = terminal_width()
     for r in rows:
         print(f"{b0}{cell(r.get(key))}{b1}")
         for c in cols:

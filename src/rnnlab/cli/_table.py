@@ -18,7 +18,7 @@ from typing import Sequence
 
 __all__: list[str] = []
 
-_BOLD, _RESET = "\x1b[1m", "\x1b[0m"
+BOLD, RESET = "\x1b[1m", "\x1b[0m"  # ANSI bold on / off
 
 
 def terminal_width() -> int:
@@ -75,7 +75,7 @@ def render(header: Sequence[str], rows: Sequence[Sequence[str]], ws: Sequence[in
            title: str | None = None, lines: bool = False, bold: bool = False) -> str:
     """The table as text: ``title`` centred above it, the header in bold (and column ``key``
     when ``bold``), a rule between rows when ``lines``."""
-    b0, b1 = (_BOLD, _RESET) if bold else ("", "")
+    b0, b1 = (BOLD, RESET) if bold else ("", "")
 
     def rule(left: str, fill: str, mid: str, right: str) -> str:
         return left + mid.join(fill * (w + 2) for w in ws) + right

@@ -158,10 +158,3 @@ def degeneracy(
         return
     print_rows(levels, "level", f"degeneracy of {run.id} ({n} networks)")
     terminal().print(f"figure: {png.resolve()}\nreport: {page.resolve()}", soft_wrap=True)
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``analyze``, ``compare`` and ``degeneracy`` to the ``rnnlab`` app."""
-    app.command("analyze")(analyze)
-    app.command("compare")(compare)
-    app.command("degeneracy")(degeneracy)
