@@ -1,3 +1,4 @@
+import atexit
 import importlib
 import os
 import secrets
@@ -15,6 +16,19 @@ import pytest
 # Small SVDs/eigendecompositions in the analyses are far slower with a multithreaded BLAS on a
 # busy 2-core machine (and pytest-xdist already runs two workers).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+# JAX's persistent compilation cache of this test session's own (a temporary folder, removed at
+# the end), not the user's ~/.cache/rnnlab/xla: pytest's main process makes it before it starts
+# the xdist workers, which inherit the variable and share the folder (and its lock, see
+# rnnlab._compilation_cache); the CLI and sweep subprocesses of the tests inherit it too.
+if "RNNLAB_CACHE_DIR" not in os.environ:
+    os.environ["RNNLAB_CACHE_DIR"] = tempfile.mkdtemp(prefix="rnnlab-test-xla-")
+    _own_cache, _cache_owner = os.environ["RNNLAB_CACHE_DIR"], os.getpid()
+
+    @atexit.register
+    def _remove_cache() -> None:
+        if os.getpid() == _cache_owner:
+            shutil.rmtree(_own_cache, ignore_errors=True)
 
 import matplotlib
 
