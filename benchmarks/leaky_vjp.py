@@ -103,20 +103,27 @@ def _grads(T: int, B: int, N: int):
             "autodiff": lambda: jax.block_until_ready(auto(W, alpha, D))}
 
 
+def gradient_row(id: str, name: str, t: dict[str, list[float]], hand: str, auto: str = "autodiff") -> dict:
+    """A row of a hand-written reverse pass (``t[hand]``, seconds) against autodiff (``t[auto]``):
+    ms, ratio autodiff / hand-written (above 1, the hand-written pass is faster)."""
+    h, a = (statistics.median(t[k]) * 1e3 for k in (hand, auto))
+    return _report.row(id, name, h, "ms", samples=[s * 1e3 for s in t[hand]], reference=a,
+                       reference_name="autodiff of lax.scan", reference_samples=[s * 1e3 for s in t[auto]],
+                       ratio=a / h, ratio_of="autodiff time / hand-written time")
+
+
 def run(quick: bool = False) -> list[dict]:
     """Rows ``leaky_vjp.T<T>``: the hand-written reverse pass's gradient time (ms) against
-    autodiff of the scan (ratio autodiff / hand-written: above 1, the hand-written pass is faster)."""
+    autodiff of the scan (``gradient_row``)."""
     rows = []
     for T in (20,) if quick else (200, 1000):
         B, N = (4, 8) if quick else (64, 128)
         t = _report.alternate_s(_grads(T, B, N), 0.1 if quick else 4.0)
-        hand, auto = (statistics.median(t[k]) * 1e3 for k in ("hand-written", "autodiff"))
-        print(f"    T={T} B={B} N={N}: autodiff {auto:.1f} ms  hand-written {hand:.1f} ms  -> {auto / hand:.2f}x")
-        rows.append(_report.row(f"leaky_vjp.T{T}", f"leaky recurrence gradient, hand-written VJP vs autodiff (T={T})",
-                                hand, "ms", samples=[s * 1e3 for s in t["hand-written"]], reference=auto,
-                                reference_name="autodiff of lax.scan",
-                                reference_samples=[s * 1e3 for s in t["autodiff"]], ratio=auto / hand,
-                                ratio_of="autodiff time / hand-written time"))
+        r = gradient_row(f"leaky_vjp.T{T}", f"leaky recurrence gradient, hand-written VJP vs autodiff (T={T})",
+                         t, "hand-written")
+        print(f"    T={T} B={B} N={N}: autodiff {r['reference']:.1f} ms  hand-written {r['value']:.1f} ms  "
+              f"-> {r['ratio']:.2f}x")
+        rows.append(r)
     return rows
 
 

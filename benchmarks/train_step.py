@@ -48,6 +48,7 @@ from __future__ import annotations
 import argparse
 import statistics
 from collections.abc import Callable
+from typing import Any
 
 import _report
 
@@ -62,19 +63,27 @@ def step_flops(gates: int, T: int, batch: int = B, hidden: int = N, inputs: int 
     return 2.0 * T * batch * (3 * g * n * n + 2 * g * n * inputs + 3 * n * outputs)
 
 
-def rnnlab_step(model: str, T: int) -> Callable[[], None]:
-    """One jitted training step of ``model`` as ``rnnlab.train`` runs it (compiled on return)."""
-    import equinox as eqx
+def rnnlab_setup(model: str, T: int):
+    """``(task, optimiser, train state)`` of the benchmarked step: flip-flop, Adam with clipping."""
     import jax
-    import jax.numpy as jnp
 
     from rnnlab import models, tasks
-    from rnnlab.train import TrainConfig, initial_state, make_optimizer, make_step
+    from rnnlab.train import TrainConfig, initial_state, make_optimizer
 
     task = tasks.get("flipflop", n_bits=I, n_steps=T)
     cfg = TrainConfig(lr=1e-3, clip=1.0, batch_size=B)
     opt = make_optimizer(cfg)
-    state = initial_state(models.config(model, hidden_size=N), task, cfg, jax.random.PRNGKey(0), opt)
+    return task, opt, initial_state(models.config(model, hidden_size=N), task, cfg, jax.random.PRNGKey(0), opt)
+
+
+def rnnlab_step(model: str, T: int) -> Callable[[], None]:
+    """One jitted training step of ``model`` as ``rnnlab.train`` runs it (compiled on return)."""
+    import equinox as eqx
+    import jax.numpy as jnp
+
+    from rnnlab.train import make_step
+
+    task, opt, state = rnnlab_setup(model, T)
     step = eqx.filter_jit(make_step(task, opt, B))
     budget = jnp.asarray(10**9)
     box = [state]
@@ -98,9 +107,10 @@ def _torch_batch(T: int):
     return [torch.tensor(np.asarray(a)).transpose(0, 1).contiguous() for a in (b.inputs, b.targets, b.mask)]
 
 
-def torch_step(model: str, T: int, threads: int) -> Callable[[], None]:
-    """The PyTorch reference step of ``model``: an eager loop for ``leaky_rnn``, the fused
-    ``nn.GRU`` / ``nn.LSTM`` for ``gru`` / ``lstm`` (warmed up on return)."""
+def torch_loss(model: str, T: int, threads: int) -> tuple[Callable[[], Any], list]:
+    """``(loss, params)``: the PyTorch reference of ``model`` (an eager loop for ``leaky_rnn``, the
+    fused ``nn.GRU`` / ``nn.LSTM`` for ``gru`` / ``lstm``) as a function computing the masked MSE
+    on a fixed batch, and its parameters."""
     import torch
 
     torch.set_num_threads(threads)
@@ -131,12 +141,23 @@ def torch_step(model: str, T: int, threads: int) -> Callable[[], None]:
         def hidden():
             return rnn(x)[0]
 
+    def loss():
+        return ((readout(hidden()) - y) ** 2 * mask).sum() / mask.sum()
+
+    return loss, params
+
+
+def torch_step(model: str, T: int, threads: int) -> Callable[[], None]:
+    """The PyTorch reference step of ``model`` (``torch_loss``; backward, clipping, Adam),
+    warmed up on return."""
+    import torch
+
+    loss, params = torch_loss(model, T, threads)
     opt = torch.optim.Adam(params, lr=1e-3)
 
     def go():
         opt.zero_grad(set_to_none=True)
-        loss = ((readout(hidden()) - y) ** 2 * mask).sum() / mask.sum()
-        loss.backward()
+        loss().backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
 

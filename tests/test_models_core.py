@@ -163,3 +163,32 @@ def test_model_errors_name_the_field():
         models.config("leaky_rnn", tau=0.5)
     with pytest.raises(ValueError, match="activation:"):
         models.config("leaky_rnn", activation="sigmoidal")
+
+
+def test_lstm_batch_reverse_pass_equals_autodiff_of_the_per_trial_scan():
+    """``run`` of an LSTM goes through ``scan_batch`` (hand-written reverse pass over the batch);
+    it must give the per-trial ``lax.scan``'s activity and outputs (``run_trial`` over the
+    trials) and the same gradients with respect to every parameter and the inputs."""
+    m = models.get("lstm", input_size=3, output_size=2, key=KEY, hidden_size=6)
+    x = jax.random.normal(jax.random.PRNGKey(4), (4, 13, 3))
+    assert m.scan_batch(jnp.swapaxes(x, 0, 1)) is not None and m.scan_batch(x, remat=True) is None
+
+    def loss(args, batched):
+        model, x = args
+        if batched:
+            act, out = models.run(model, x)
+        else:
+            act, out, _ = jax.vmap(lambda xi: models.run_trial(model, xi))(x)
+        return jnp.mean(jnp.sin(out) ** 2) + 0.1 * jnp.mean(act**3), (act, out)
+
+    (l0, (a0, o0)), g0 = eqx.filter_jit(eqx.filter_value_and_grad(loss, has_aux=True))((m, x), False)
+    (l1, (a1, o1)), g1 = eqx.filter_jit(eqx.filter_value_and_grad(loss, has_aux=True))((m, x), True)
+    np.testing.assert_allclose(a1, a0, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(o1, o0, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(l1, l0, rtol=1e-6)
+    leaves0 = jax.tree.leaves(eqx.filter(g0, eqx.is_inexact_array))
+    leaves1 = jax.tree.leaves(eqx.filter(g1, eqx.is_inexact_array))
+    assert len(leaves0) == len(leaves1) == len(jax.tree.leaves(eqx.filter(m, eqx.is_inexact_array))) + 1
+    for a, b in zip(leaves1, leaves0):
+        assert float(jnp.max(jnp.abs(b))) > 0
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6 * max(1.0, float(jnp.max(jnp.abs(b)))))

@@ -40,7 +40,7 @@ from ..train import member
 from ._dynamics import _deterministic, state_trajectories
 from ._results import Result, _figure, _finish
 from .dsa import dmd, similarity_transform_distances
-from .similarity import weight_distance
+from .similarity import _unit_params, _weight_distance
 
 __all__ = ["DegeneracyResult", "degeneracy"]
 
@@ -139,8 +139,10 @@ def _pair_weight_distances(nets: list[Any], iu: tuple[np.ndarray, np.ndarray]) -
     is in scipy's assignment solver and BLAS, which release the GIL (1,225 pairs per group).
     BLAS is held to one thread meanwhile: its own threads on these small products only contend
     with the workers (on 2 cores, 2 workers with 2 BLAS threads each ran slower than one loop)."""
+    params = [_unit_params(m) for m in nets]  # once per network (JAX arrays to float64), not per pair
+
     def one(ij):
-        return ij[0], ij[1], weight_distance(nets[ij[0]], nets[ij[1]])
+        return ij[0], ij[1], _weight_distance(params[ij[0]], params[ij[1]])
 
     with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as ex:
         return list(ex.map(one, zip(*iu)))

@@ -146,35 +146,45 @@ def weight_distance(
     Weight matching is iterated from the identity, from the assignment of the input/readout
     similarity alone, and from ``n_random`` random permutations; the best end point wins.
     """
-    p1, p2 = _unit_params(model1), _unit_params(model2)
+    return _weight_distance(_unit_params(model1), _unit_params(model2), max_iter, n_random, seed)
+
+
+def _weight_distance(p1: dict[str, np.ndarray], p2: dict[str, np.ndarray], max_iter: int = 50, n_random: int = 4,
+                     seed: int = 0) -> WeightDistance:
+    """``weight_distance`` of two networks' ``_unit_params`` (a group's networks are converted
+    once, not once per pair)."""
     if any(p1[k].shape != p2[k].shape for k in p1):
         raise ValueError("the two models must have the same architecture and sizes")
-    n = p1["rec"].shape[-1]
+    g, n = p1["rec"].shape[:2]
     static = (  # incoming input weights, per-unit vectors and outgoing readout weights
         np.einsum("gik,gjk->ij", p1["inp"], p2["inp"]) + p1["vec"].T @ p2["vec"] + p1["out"].T @ p2["out"]
     )
+    # The linearised recurrent term Σ_g W1_g W2_g[:, P]ᵀ + W1_gᵀ W2_g[P, :] as one matrix product
+    # [N, 2gN] × [2gN, N]: W2_g[:, P]ᵀ = W2_gᵀ[P, :], so both halves gather rows of fixed
+    # matrices by P (one gather, one BLAS product per iteration; the tensordots of the same sum
+    # transposed and copied their operands each time).
+    left = np.concatenate([np.concatenate([w, w.T], axis=1) for w in p1["rec"]], axis=1)  # [N, 2gN]
+    right = np.stack([m for w in p2["rec"] for m in (w.T, w)])  # [2g, N, N], rows gathered by P
+
+    def linearised(perm):
+        return static + left @ right[:, perm].reshape(2 * g * n, n)
 
     def score(perm):
-        return float(np.sum(p1["rec"] * p2["rec"][:, perm][:, :, perm]) + np.trace(static[:, perm]))
+        return float(np.sum(p1["rec"] * p2["rec"][:, perm[:, None], perm]) + static[np.arange(n), perm].sum())
 
     rng = np.random.default_rng(seed)
     starts = [np.arange(n), linear_sum_assignment(static, maximize=True)[1]]
     starts += [rng.permutation(n) for _ in range(n_random)]
-    candidates = {tuple(p): p for p in starts}  # insertion-ordered: ties resolve as listed
+    candidates = {p.tobytes(): p for p in starts}  # insertion-ordered: ties resolve as listed
     for perm in starts:
-        seen = {tuple(perm)}
+        seen = {perm.tobytes()}
         for _ in range(max_iter):
-            W2c = p2["rec"][:, :, perm]  # columns aligned with the current guess
-            W2r = p2["rec"][:, perm, :]  # rows aligned with the current guess
-            # Σ_g W1_g W2c_gᵀ + W1_gᵀ W2r_g as BLAS products (tensordot; einsum ran 4–8x slower here)
-            S = static + np.tensordot(p1["rec"], W2c, axes=([0, 2], [0, 2])) + np.tensordot(
-                p1["rec"], W2r, axes=([0, 1], [0, 1]))
-            new = linear_sum_assignment(S, maximize=True)[1]
-            if tuple(new) in seen:  # a fixed point, or a cycle (alternating matching often
+            new = linear_sum_assignment(linearised(perm), maximize=True)[1]
+            if new.tobytes() in seen:  # a fixed point, or a cycle (alternating matching often
                 break  # 2-cycles): every later iterate is one already seen
-            seen.add(tuple(new))
+            seen.add(new.tobytes())
             perm = new
-            candidates.setdefault(tuple(perm), perm)
+            candidates.setdefault(perm.tobytes(), perm)
     perm = max(candidates.values(), key=score)
     d = _dist(p1, _permuted(p2, perm))
     total = float(np.sqrt(sum(v**2 for v in d.values())))

@@ -36,7 +36,11 @@ N = 128, T = 500: 1.07x, 1.00x and 1.15x in that run, and within the run-to-run 
 ``scan_trial`` is by default a plain ``lax.scan``. A model may override it to change how the
 trial is unrolled for *differentiation* while computing the same forward values (the
 cortico-cerebellar model cuts the gradient every few steps and injects synthetic gradients
-there); ``run``, and so training, then use that unrolling.
+there); ``run``, and so training, then use that unrolling. A model may also override
+``scan_batch`` to run a whole batch as one program (same values), where its gradient is
+cheaper over the batch than per trial under ``vmap``: the LSTM's hand-written reverse pass
+forms its weight gradients as one contraction over all steps and trials
+(``rnnlab.models._lstm_vjp``, ``benchmarks/lstm_vjp.py``).
 """
 
 from __future__ import annotations
@@ -146,6 +150,19 @@ class RecurrentModel(eqx.Module):
         final, (activity, outputs) = jax.lax.scan(_loop_body(self, remat), state0, (inputs, keys))
         return final, activity, outputs
 
+    def scan_batch(
+        self, inputs: Float[Array, "time batch n_in"], remat: bool = False
+    ) -> tuple[Float[Array, "time batch n"], Float[Array, "time batch n_out"]] | None:
+        """Run a whole batch from the initial state at once, time-major; ``None`` (the default):
+        ``run`` maps ``scan_trial`` over the trials instead.
+
+        A model overrides it where one program over the batch differentiates faster than the
+        per-trial scan under ``vmap`` (the LSTM's hand-written reverse pass, whose weight
+        gradients contract over all trials at once). It must compute the values of the
+        per-trial scan, and is used only for models without private noise.
+        """
+        return None
+
     @property
     def parallel(self) -> bool:
         """Whether ``run`` uses ``parallel_trial`` (models with a ``mode`` setting)."""
@@ -190,11 +207,15 @@ def run(
 ) -> tuple[Float[Array, "batch time n"], Float[Array, "batch time n_out"]]:
     """Run a batch of trials from the model's initial state; returns ``(activity, outputs)``.
 
-    ``vmap(run_trial)`` over trials, laid out time-major inside (module docstring): trials are
+    The model's ``scan_batch`` where it has one, else ``vmap(run_trial)`` over trials, laid out time-major inside (module docstring): trials are
     mapped over axis 1 of ``[T, B, I]``, and the ``[B, T, N]`` activity is transposed only if
     the caller uses it. ``remat``: recompute each step in the backward pass instead of storing
     its intermediates (module docstring).
     """
+    if not model.parallel and not model.stochastic:
+        batched = model.scan_batch(jnp.swapaxes(inputs, 0, 1), remat)
+        if batched is not None:
+            return jnp.swapaxes(batched[0], 0, 1), jnp.swapaxes(batched[1], 0, 1)
     if key is None:
         key = jax.random.PRNGKey(0)
     keys = jax.random.split(key, inputs.shape[0])

@@ -14,7 +14,8 @@ LSTM, with forget-gate bias initialised to 1::
     h' = σ(o) ⊙ tanh(c')
 
 The activity read out and analysed is ``h``; the LSTM state is ``(h, c)``. Weights are
-initialised U(−1/√N, 1/√N) as in PyTorch.
+initialised U(−1/√N, 1/√N) as in PyTorch. ``run`` evaluates a batch of LSTM trials with a
+hand-written reverse pass (``scan_batch``, ``rnnlab.models._lstm_vjp``), with the same values.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import jax
 import jax.numpy as jnp
 
 from ._base import ModelConfig, RecurrentModel
+from ._lstm_vjp import lstm_batch
 
 
 def _uniform(key, shape, n):
@@ -120,6 +122,15 @@ class LSTM(_Gated):
         c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
         h = jax.nn.sigmoid(o) * jnp.tanh(c)
         return (h, c), h
+
+    def scan_batch(self, inputs, remat=False):
+        """The per-trial scan's values with a hand-written reverse pass over the whole batch
+        (``rnnlab.models._lstm_vjp``); with ``remat``, ``None`` (the rematerialised per-trial scan)."""
+        if remat:
+            return None
+        h0, c0 = (jnp.broadcast_to(s, (inputs.shape[1], *s.shape)) for s in self.initial_state())
+        H = lstm_batch(self.W_h, self.W_i, self.b_i + self.b_h, inputs, h0, c0)
+        return H, jax.vmap(jax.vmap(self.readout))(H)
 
     def update_diagonal(self, state, drive):
         """Diagonal of ∂(h', c')/∂(h, c): ``∂c'_i/∂c_i = σ(f_i)`` and
