@@ -162,6 +162,8 @@ def test_demo_page_gathers_both_runs(tmp_path, monkeypatch):
     page, runs = demo.run_demo(tmp_path, progress=False)
     html = page.read_text()
     assert len(runs) == 2 and html.count("<img") == 6
+    # provenance, and the run pages' captions (what a figure shows), not file names
+    assert "git commit" in html and "Learning curves" in html and "<figcaption>loss</figcaption>" not in html
     for run in runs:
-        assert run.id in html
+        assert run.id in html and f'href="../{run.id}/index.html"' in html
         assert json.loads((run.dir / "summary.json").read_text())["status"] == run_status(run.history())

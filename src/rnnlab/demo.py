@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from .report import write_page
+from .report.html import provenance
+from .report.run_report import run_sections
 from .store import Run, runs_root, train_run
 
 FLIPFLOP: dict[str, Any] = {
@@ -42,7 +44,10 @@ def run_demo(root: str | Path | None = None, progress: bool = True) -> tuple[Pat
         runs.append(run)
     sections = []
     for title, run in zip(("3-bit flip-flop, LeakyRNN", "multi-head N-parity curriculum, LeakyRNN"), runs):
-        figs = [(p, p.stem) for p in sorted((run.dir / "figures").glob("*.png"))]
-        sections.append({"heading": f"{title}  ({run.id})", "summary": run.summary(), "figures": figs})
-    page = write_page(root / "demo" / "index.html", "rnnlab demo", sections)
+        # the run page's own summary rows and captioned figures, gathered into one section per run
+        summary, *parts = run_sections(run.dir, run.summary())
+        sections.append({"heading": f"{title}  ({run.id})", "summary": summary["summary"],
+                         "figures": [f for part in parts for f in part["figures"]],
+                         "links": [(run.dir / "index.html", f"the run's own page ({run.id})")]})
+    page = write_page(root / "demo" / "index.html", "rnnlab demo", sections, provenance=provenance())
     return page, runs
