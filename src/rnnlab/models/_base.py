@@ -207,9 +207,9 @@ def run(
 ) -> tuple[Float[Array, "batch time n"], Float[Array, "batch time n_out"]]:
     """Run a batch of trials from the model's initial state; returns ``(activity, outputs)``.
 
-    The model's ``scan_batch`` where it has one, else ``vmap(run_trial)`` over trials, laid out time-major inside (module docstring): trials are
-    mapped over axis 1 of ``[T, B, I]``, and the ``[B, T, N]`` activity is transposed only if
-    the caller uses it. ``remat``: recompute each step in the backward pass instead of storing
+    The model's ``scan_batch`` where it has one, else ``vmap(run_trial)`` over trials, laid out
+    time-major inside (module docstring): trials are mapped over axis 1 of ``[T, B, I]``, and the
+    ``[B, T, N]`` activity is transposed only if the caller uses it. ``remat``: recompute each step in the backward pass instead of storing
     its intermediates (module docstring).
     """
     if not model.parallel and not model.stochastic:

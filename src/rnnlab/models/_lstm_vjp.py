@@ -37,12 +37,19 @@ from jaxtyping import Array, Float
 __all__: list[str] = []
 
 
-def _cell(W_h, W_i, b, h, c, x):
-    i, f, g, o = jnp.split(x @ W_i.T + h @ W_h.T + b, 4, axis=-1)
+def lstm_gates(z: Float[Array, "... 4n"], c: Float[Array, "... n"]):
+    """``(h', c', (i, f, g, o, tanh c'))`` from the pre-activations ``z`` (split in four along
+    the last axis) and the cell state ``c``: the LSTM's equations, shared by ``LSTM.update``,
+    ``LSTM.update_diagonal`` and the batched loop here."""
+    i, f, g, o = jnp.split(z, 4, axis=-1)
     i, f, g, o = jax.nn.sigmoid(i), jax.nn.sigmoid(f), jnp.tanh(g), jax.nn.sigmoid(o)
     c = f * c + i * g
     tc = jnp.tanh(c)
     return o * tc, c, (i, f, g, o, tc)
+
+
+def _cell(W_h, W_i, b, h, c, x):
+    return lstm_gates(x @ W_i.T + h @ W_h.T + b, c)
 
 
 def _scan(W_h, W_i, b, X, h0, c0):

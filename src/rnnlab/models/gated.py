@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 
 from ._base import ModelConfig, RecurrentModel
-from ._lstm_vjp import lstm_batch
+from ._lstm_vjp import lstm_batch, lstm_gates
 
 
 def _uniform(key, shape, n):
@@ -118,9 +118,7 @@ class LSTM(_Gated):
 
     def update(self, state, drive, key):
         h, c = state
-        i, f, g, o = jnp.split(drive + self.W_h @ h + self.b_h, 4)
-        c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
-        h = jax.nn.sigmoid(o) * jnp.tanh(c)
+        h, c, _ = lstm_gates(drive + self.W_h @ h + self.b_h, c)
         return (h, c), h
 
     def scan_batch(self, inputs, remat=False):
@@ -137,14 +135,11 @@ class LSTM(_Gated):
         ``∂h'_i/∂h_i = σ'(o_i) W_o,ii tanh(c'_i) + σ(o_i)(1 − tanh²c'_i) ∂c'_i/∂h_i`` with
         ``∂c'_i/∂h_i = c_i σ'(f_i) W_f,ii + tanh(g_i) σ'(i_i) W_i,ii + σ(i_i)(1 − tanh²g_i) W_g,ii``."""
         h, c = state
-        i, f, g, o = jnp.split(drive + self.W_h @ h + self.b_h, 4)
+        h_new, c_new, (si, sf, tg, so, tc) = lstm_gates(drive + self.W_h @ h + self.b_h, c)
         wi, wf, wg, wo = _block_diagonals(self.W_h, 4)
-        si, sf, so, tg = jax.nn.sigmoid(i), jax.nn.sigmoid(f), jax.nn.sigmoid(o), jnp.tanh(g)
-        c_new = sf * c + si * tg
-        tc = jnp.tanh(c_new)
         dc_dh = c * sf * (1 - sf) * wf + tg * si * (1 - si) * wi + si * (1 - tg**2) * wg
         dh_dh = so * (1 - so) * wo * tc + so * (1 - tc**2) * dc_dh
-        return (so * tc, c_new), (dh_dh, sf)
+        return (h_new, c_new), (dh_dh, sf)
 
 
 def _block_diagonals(W_h, k: int):
