@@ -1,9 +1,12 @@
-"""The README's performance table, generated from the latest results file of ``run_all.py``.
+"""The README's performance table, generated from the results files of ``run_all.py``.
 
 The table sits in README.md between the markers ``<!-- bench:start -->`` and
 ``<!-- bench:end -->`` and is never typed by hand: this script rewrites what lies between them
-from ``benchmarks/results/<date>.json`` (the newest full run; smoke runs, ``--quick``, are
-never used). It states the machine (CPU model, cores, OS), the library versions and commit,
+from ``benchmarks/results/<date>.json``: each benchmark's rows come from the newest full run
+that ran it (``latest_per_benchmark``), so that re-running a few benchmarks
+(``run_all.py --only ...``) updates their rows and keeps the others; smoke runs
+(``--quick``) and benchmarks whose script is gone are never used. It states, for each results
+file used, the machine (CPU model, cores, OS), the library versions and commit,
 the 1-minute load average at the start and end of the run, and for each row the rnnlab
 figure with its spread (min–max of the repeats), the reference, the ratio, the target and
 whether it is met, the roofline where measured and the load before/after; a row measured on a
@@ -33,21 +36,38 @@ HEADER = ("| Benchmark | rnnlab | Reference | Ratio | Target | Roofline | Load b
 _OPS = {">=": "≥", "<=": "≤"}
 
 
-def latest(results_dir: Path = RESULTS) -> Path | None:
-    """The newest full run's results file in ``results_dir`` (by its ``finished`` time), or None."""
-    best: tuple[str, str] | None = None
-    path = None
+def _full_runs(results_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """The full runs' results files in ``results_dir``, newest first (by ``finished`` time)."""
+    runs = []
     for p in sorted(results_dir.glob("*.json")):
         try:
             data = json.loads(p.read_text())
         except (OSError, ValueError):
             continue
-        if not isinstance(data, dict) or data.get("quick") or "rows" not in data:
-            continue
-        key = (str(data.get("finished", "")), p.name)
-        if best is None or key > best:
-            best, path = key, p
-    return path
+        if isinstance(data, dict) and not data.get("quick") and "rows" in data:
+            runs.append(((str(data.get("finished", "")), p.name), p, data))
+    return [(p, data) for _, p, data in sorted(runs, key=lambda r: r[0], reverse=True)]
+
+
+def latest(results_dir: Path = RESULTS) -> Path | None:
+    """The newest full run's results file in ``results_dir`` (by its ``finished`` time), or None."""
+    runs = _full_runs(results_dir)
+    return runs[0][0] if runs else None
+
+
+def latest_per_benchmark(results_dir: Path = RESULTS, scripts: Path | None = HERE) -> list[tuple[Path, list[str]]]:
+    """``[(results file, [benchmark, ...]), ...]``: each benchmark from the newest full run that
+    ran it, newest file first, benchmarks in their file's order; with ``scripts``, only the
+    benchmarks whose ``<name>.py`` is still there."""
+    taken: set[str] = set()
+    out = []
+    for p, data in _full_runs(results_dir):
+        names = [n for n in data.get("benchmarks", {}) if n not in taken
+                 and (scripts is None or (scripts / f"{n}.py").is_file())]
+        taken.update(names)
+        if names:
+            out.append((p, names))
+    return out
 
 
 def num(x: float) -> str:
@@ -108,10 +128,29 @@ def machine_line(results: dict[str, Any], source: str | None = None) -> str:
     return s
 
 
+def _rows_of(results: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """The rows benchmark ``name`` wrote in ``results`` (its row ids, or the ids prefixed ``name.``)."""
+    ids = {r["id"] for r in results.get("benchmarks", {}).get(name, {}).get("rows") or []}
+    return [r for r in results["rows"] if r["id"] in ids or r["id"].split(".")[0] == name]
+
+
 def markdown(results: dict[str, Any], source: str | None = None) -> str:
     """The machine line, the table and the benchmarks that reported nothing (refused, failed)."""
-    lines = [machine_line(results, source), "", HEADER, *(table_row(r) for r in results["rows"])]
-    missing = [f"{name} ({b['error']})" for name, b in results.get("benchmarks", {}).items() if b.get("error")]
+    return markdown_merged([(results, source, list(results.get("benchmarks", {})))], all_rows=True)
+
+
+def markdown_merged(parts: list[tuple[dict[str, Any], str | None, list[str]]], all_rows: bool = False) -> str:
+    """The table from several results files, ``[(results, source, [benchmark, ...]), ...]``: one
+    machine line per file (naming its benchmarks when there are several files), then every
+    benchmark's rows (``all_rows``: every row of the one file) and those that reported nothing."""
+    lines, rows, missing = [], [], []
+    for results, source, names in parts:
+        lead = f"Rows of {', '.join(f'`{n}`' for n in names)}: " if len(parts) > 1 else ""
+        lines.append(lead + machine_line(results, source))
+        rows += results["rows"] if all_rows else [r for n in names for r in _rows_of(results, n)]
+        missing += [f"{n} ({results['benchmarks'][n]['error']})" for n in names
+                    if results.get("benchmarks", {}).get(n, {}).get("error")]
+    lines += ["", HEADER, *(table_row(r) for r in rows)]
     if missing:
         lines += ["", "Not reported: " + "; ".join(missing) + "."]
     return "\n".join(lines)
@@ -126,25 +165,37 @@ def replace_block(text: str, block: str) -> str:
     return f"{head}{START}\n{block}\n{END}{tail}"
 
 
+def _source(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(HERE.parent))
+    except ValueError:
+        return path.name
+
+
 def block_for(results_path: Path | None) -> str:
-    """The text between the markers for ``results_path`` (the placeholder when None)."""
+    """The text between the markers for one results file ``results_path`` (the placeholder when None)."""
     if results_path is None:
         return PLACEHOLDER
-    try:
-        source = str(results_path.resolve().relative_to(HERE.parent))
-    except ValueError:
-        source = results_path.name
     results = json.loads(results_path.read_text())
     if results.get("quick"):
         raise SystemExit(f"{results_path}: a smoke run (--quick); its figures do not go into the README")
-    return markdown(results, source)
+    return markdown(results, _source(results_path))
+
+
+def merged_block(results_dir: Path = RESULTS, scripts: Path | None = HERE) -> str:
+    """The text between the markers from ``latest_per_benchmark`` (the placeholder when there is no full run)."""
+    parts = latest_per_benchmark(results_dir, scripts)
+    if not parts:
+        return PLACEHOLDER
+    return markdown_merged([(json.loads(p.read_text()), _source(p), names) for p, names in parts])
 
 
 def update_readme(readme: Path = README, results_path: Path | None = None, check: bool = False) -> bool:
-    """Rewrite ``readme``'s table from ``results_path`` (default: ``latest()``); returns whether
-    it changed (with ``check``, whether it would, writing nothing)."""
+    """Rewrite ``readme``'s table from ``results_path`` alone, or by default from each benchmark's
+    newest full run (``merged_block``); returns whether it changed (with ``check``, whether it
+    would, writing nothing)."""
     text = readme.read_text()
-    new = replace_block(text, block_for(results_path if results_path is not None else latest()))
+    new = replace_block(text, block_for(results_path) if results_path is not None else merged_block())
     if new != text and not check:
         readme.write_text(new)
     return new != text
@@ -152,7 +203,7 @@ def update_readme(readme: Path = README, results_path: Path | None = None, check
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--results", type=Path, default=None, help="results JSON (default: the newest full run)")
+    ap.add_argument("--results", type=Path, default=None, help="results JSON alone (default: each benchmark's newest full run)")
     ap.add_argument("--readme", type=Path, default=README)
     ap.add_argument("--check", action="store_true", help="exit 1 if the README's table is out of date")
     args = ap.parse_args()

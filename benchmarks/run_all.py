@@ -3,8 +3,8 @@ markdown table, and (``--readme``) the README's performance table.
 
 Each benchmark script runs in a process of its own (``python benchmarks/NAME.py --json F``;
 every script's ``run(quick)`` returns rows, see ``_report``), one after another. Before each,
-this waits up to ``--settle`` seconds for the 1-minute load average to fall within 0.25 per
-core (the previous benchmark's own load decays with a one-minute time constant); the
+this waits up to ``--settle`` seconds for the 1-minute load average to fall below 0.7 × the
+limit of 0.25 per core (``_report.wait_for_idle``; the previous benchmark's own load decays with a one-minute time constant); the
 benchmark then reads the load itself and marks its rows ``loaded`` if it is still above, or
 refuses to run (``--strict``). Each row is set against its target (``TARGETS``: met / not
 met). The results file holds the machine (CPU model, cores, OS, library versions, commit),
@@ -58,7 +58,7 @@ TARGETS: dict[str, tuple[str, float]] = {
 }
 
 #: the scripts run by default, in this order
-BENCHMARKS = ["train_step", "step_profile", "scan_unroll", "leaky_vjp", "lstm_vjp", "ensemble", "cli_startup", "study_rate", "models", "run_layout", "prefix_scan",
+BENCHMARKS = ["train_step", "step_profile", "scan_unroll", "leaky_vjp", "lstm_vjp", "gru_vjp", "ensemble", "cli_startup", "study_rate", "models", "run_layout", "prefix_scan",
               "jacobian_diagonal", "host_devices", "fixed_points", "parallel", "tasks", "timescales"]
 #: scripts run only when named (``--only``), with the reason
 OPT_IN = {
@@ -143,7 +143,8 @@ def main() -> None:
     out.with_suffix(".md").write_text(table + "\n")
     print("\n" + table + f"\n\nwritten: {out} and {out.with_suffix('.md').name}")
     if args.readme:
-        make_readme_table.update_readme(results_path=out)
+        # each benchmark's newest full run (this one's, and older runs' for benchmarks not run now)
+        make_readme_table.update_readme(results_path=None if out.parent == make_readme_table.RESULTS else out)
         print("README.md's table rewritten")
 
 

@@ -140,6 +140,38 @@ def test_latest_results_skip_smoke_runs(tmp_path):
         mrt.block_for(tmp_path / "2030-01-03.json")
 
 
+def test_readme_table_takes_each_benchmark_from_its_newest_run(tmp_path):
+    """A later run of some benchmarks (``run_all.py --only``) replaces their rows and keeps the
+    others' from the older run; a benchmark whose script is gone is dropped; smoke runs never count."""
+    old = _results()
+    old["benchmarks"] = {"train_step": {"error": None}, "ensemble": {"error": None}, "study_rate": {"error": None},
+                         "gone": {"error": None}}
+    old["rows"].append({"id": "gone.x", "name": "removed benchmark", "value": 1.0, "unit": "s"})
+    new_row = {**_rows()[0], "value": 8.0, "ratio": 3.0, "name": "leaky_rnn step, re-measured"}
+    new = _results(rows=[new_row], finished="2030-01-05T11:00:00",
+                   machine={**MACHINE, "commit": "def5678"})
+    new["benchmarks"] = {"train_step": {"error": None, "rows": [new_row]}}
+    smoke = _results(finished="2030-01-09T11:00:00", quick=True)
+    for name, data in (("2030-01-02.json", old), ("2030-01-05.json", new), ("2030-01-09.json", smoke)):
+        (tmp_path / name).write_text(json.dumps(data))
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    for name in ("train_step", "ensemble", "study_rate"):
+        (scripts / f"{name}.py").write_text("")
+    parts = mrt.latest_per_benchmark(tmp_path, scripts)
+    assert [(p.name, names) for p, names in parts] == [("2030-01-05.json", ["train_step"]),
+                                                       ("2030-01-02.json", ["ensemble", "study_rate"])]
+    text = mrt.merged_block(tmp_path, scripts)
+    lines = text.splitlines()
+    assert lines[0].startswith("Rows of `train_step`: Measured 2030-01-05") and "commit def5678" in lines[0]
+    assert lines[1].startswith("Rows of `ensemble`, `study_rate`: Measured 2030-01-02") and "abc1234" in lines[1]
+    table = [line.split(" | ")[0] for line in lines if line.startswith("| ") and "---" not in line][1:]
+    assert table == ["| leaky_rnn step, re-measured", "| train() with ensemble=64 vs 64 calls",
+                     "| per-network analyses"]
+    assert "removed benchmark" not in text and "Not reported" not in text
+    assert mrt.merged_block(tmp_path / "nothing") == mrt.PLACEHOLDER
+
+
 def test_readme_table_rewritten_between_the_markers(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n\n## Benchmarks\n\nintro\n\n{mrt.START}\nold table\n{mrt.END}\n\nafter\n")

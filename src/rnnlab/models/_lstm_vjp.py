@@ -21,8 +21,10 @@ backward loop, two more products per step (one against the few-wide input of a t
 ``benchmarks/step_profile.py`` found the LSTM's step losing to PyTorch's fused ``nn.LSTM`` in
 that backward pass. Why over the batch: written per trial and ``vmap``-ed, ``custom_vjp``
 forms every trial's weight gradient on its own and sums them afterwards, which cost most of
-the gain (``benchmarks/lstm_vjp.py`` times both against autodiff). The same reverse pass for
-the leaky RNN was slower than autodiff (``benchmarks/leaky_vjp.py``), so only the LSTM has it.
+the gain (``benchmarks/lstm_vjp.py`` times both against autodiff). The same kind of pass for
+the leaky RNN was slower than autodiff (``benchmarks/leaky_vjp.py``), and the GRU's, though
+faster than autodiff on the gradient, did not speed up its training step
+(``benchmarks/gru_vjp.py``), so only the LSTM has it.
 
 A ``jax.custom_vjp`` has no forward-mode derivative; the analyses that need one (Jacobians,
 fixed points) differentiate ``step``, which is untouched.

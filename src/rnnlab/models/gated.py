@@ -15,7 +15,8 @@ LSTM, with forget-gate bias initialised to 1::
 
 The activity read out and analysed is ``h``; the LSTM state is ``(h, c)``. Weights are
 initialised U(−1/√N, 1/√N) as in PyTorch. ``run`` evaluates a batch of LSTM trials with a
-hand-written reverse pass (``scan_batch``, ``rnnlab.models._lstm_vjp``), with the same values.
+hand-written reverse pass (``scan_batch``, ``rnnlab.models._lstm_vjp``), with the same values;
+the GRU's candidate did not speed up its training step (``benchmarks/gru_vjp.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import ClassVar
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+from jaxtyping import Array, Float
 
 from ._base import ModelConfig, RecurrentModel
 from ._lstm_vjp import lstm_batch, lstm_gates
@@ -79,30 +81,33 @@ class _Gated(RecurrentModel):
         return self.W_i @ x + self.b_i
 
 
+def gru_gates(a: Float[Array, "... 3n"], u: Float[Array, "... 3n"], h: Float[Array, "... n"]):
+    """``(h', (r, z, n, u_n))`` from the input drive ``a``, the recurrent drive ``u = W_h h + b_h``
+    (each split in three along the last axis) and the state ``h``: the GRU's equations, shared
+    by ``GRU.update`` and ``GRU.update_diagonal``."""
+    a_r, a_z, a_n = jnp.split(a, 3, axis=-1)
+    u_r, u_z, u_n = jnp.split(u, 3, axis=-1)
+    r = jax.nn.sigmoid(a_r + u_r)
+    z = jax.nn.sigmoid(a_z + u_z)
+    n = jnp.tanh(a_n + r * u_n)
+    return (1 - z) * n + z * h, (r, z, n, u_n)
+
+
 class GRU(_Gated):
     def initial_state(self):
         return jnp.zeros(self.cfg.hidden_size)
 
     def update(self, h, drive, key):
-        xr, xz, xn = jnp.split(drive, 3)
-        hr, hz, hn = jnp.split(self.W_h @ h + self.b_h, 3)
-        r = jax.nn.sigmoid(xr + hr)
-        z = jax.nn.sigmoid(xz + hz)
-        n = jnp.tanh(xn + r * hn)
-        h = (1 - z) * n + z * h
+        h, _ = gru_gates(drive, self.W_h @ h + self.b_h, h)
         return h, h
 
     def update_diagonal(self, h, drive):
         """``∂h'_i/∂h_i = z_i + (h_i − n_i) z_i(1 − z_i) W_hz,ii
         + (1 − z_i)(1 − n_i²) (r_i W_hn,ii + ĥn_i r_i(1 − r_i) W_hr,ii)``, ĥn = W_hn h + b_hn."""
-        xr, xz, xn = jnp.split(drive, 3)
-        hr, hz, hn = jnp.split(self.W_h @ h + self.b_h, 3)
+        h_new, (r, z, n, hn) = gru_gates(drive, self.W_h @ h + self.b_h, h)
         wr, wz, wn = _block_diagonals(self.W_h, 3)
-        r = jax.nn.sigmoid(xr + hr)
-        z = jax.nn.sigmoid(xz + hz)
-        n = jnp.tanh(xn + r * hn)
         dn = (1 - n**2) * (r * wn + hn * r * (1 - r) * wr)
-        return (1 - z) * n + z * h, z + (h - n) * z * (1 - z) * wz + (1 - z) * dn
+        return h_new, z + (h - n) * z * (1 - z) * wz + (1 - z) * dn
 
 
 class LSTM(_Gated):
