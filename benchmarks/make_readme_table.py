@@ -145,11 +145,14 @@ def markdown_merged(parts: list[tuple[dict[str, Any], str | None, list[str]]], a
     benchmark's rows (``all_rows``: every row of the one file) and those that reported nothing."""
     lines, rows, missing = [], [], []
     for results, source, names in parts:
-        lead = f"Rows of {', '.join(f'`{n}`' for n in names)}: " if len(parts) > 1 else ""
+        lead = f"- Rows of {', '.join(f'`{n}`' for n in names)}: " if len(parts) > 1 else ""
         lines.append(lead + machine_line(results, source))
-        rows += results["rows"] if all_rows else [r for n in names for r in _rows_of(results, n)]
+        rows += results["rows"] if all_rows else [(n, r) for n in names for r in _rows_of(results, n)]
         missing += [f"{n} ({results['benchmarks'][n]['error']})" for n in names
                     if results.get("benchmarks", {}).get(n, {}).get("error")]
+    if not all_rows:  # in run_all's order of the benchmarks, whichever file each comes from
+        order = {n: i for i, n in enumerate(_benchmark_order())}
+        rows = [r for _, r in sorted(rows, key=lambda nr: order.get(nr[0], len(order)))]
     lines += ["", HEADER, *(table_row(r) for r in rows)]
     if missing:
         lines += ["", "Not reported: " + "; ".join(missing) + "."]
@@ -180,6 +183,13 @@ def block_for(results_path: Path | None) -> str:
     if results.get("quick"):
         raise SystemExit(f"{results_path}: a smoke run (--quick); its figures do not go into the README")
     return markdown(results, _source(results_path))
+
+
+def _benchmark_order() -> list[str]:
+    """``run_all.BENCHMARKS`` (the order the table lists the benchmarks in)."""
+    import run_all
+
+    return [*run_all.BENCHMARKS, *run_all.OPT_IN]
 
 
 def merged_block(results_dir: Path = RESULTS, scripts: Path | None = HERE) -> str:

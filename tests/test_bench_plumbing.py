@@ -163,8 +163,8 @@ def test_readme_table_takes_each_benchmark_from_its_newest_run(tmp_path):
                                                        ("2030-01-02.json", ["ensemble", "study_rate"])]
     text = mrt.merged_block(tmp_path, scripts)
     lines = text.splitlines()
-    assert lines[0].startswith("Rows of `train_step`: Measured 2030-01-05") and "commit def5678" in lines[0]
-    assert lines[1].startswith("Rows of `ensemble`, `study_rate`: Measured 2030-01-02") and "abc1234" in lines[1]
+    assert lines[0].startswith("- Rows of `train_step`: Measured 2030-01-05") and "commit def5678" in lines[0]
+    assert lines[1].startswith("- Rows of `ensemble`, `study_rate`: Measured 2030-01-02") and "abc1234" in lines[1]
     table = [line.split(" | ")[0] for line in lines if line.startswith("| ") and "---" not in line][1:]
     assert table == ["| leaky_rnn step, re-measured", "| train() with ensemble=64 vs 64 calls",
                      "| per-network analyses"]
