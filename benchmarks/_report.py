@@ -72,9 +72,9 @@ def load_average(fake: float | None = None) -> float:
     return os.getloadavg()[0]
 
 
-def is_loaded(load: float, n_cores: int | None = None) -> bool:
-    """Whether a 1-minute load average ``load`` exceeds the limit for ``n_cores`` cores."""
-    return load > LOAD_LIMIT_PER_CORE * (n_cores or cores())
+def is_loaded(load: float, n_cores: int | None = None, fraction: float = 1.0) -> bool:
+    """Whether a 1-minute load average ``load`` exceeds ``fraction`` of the limit for ``n_cores`` cores."""
+    return load > fraction * LOAD_LIMIT_PER_CORE * (n_cores or cores())
 
 
 def wait_for_idle(max_wait_s: float, poll_s: float = 5.0, load: float | None = None, margin: float = 0.7) -> float:
@@ -86,7 +86,7 @@ def wait_for_idle(max_wait_s: float, poll_s: float = 5.0, load: float | None = N
     limit left a full run's rows marked loaded at 0.51–0.54 against a limit of 0.50."""
     deadline = time.monotonic() + max_wait_s
     now = load_average(load)
-    while now > margin * LOAD_LIMIT_PER_CORE * cores() and time.monotonic() < deadline:
+    while is_loaded(now, fraction=margin) and time.monotonic() < deadline:
         time.sleep(min(poll_s, max(0.0, deadline - time.monotonic())))
         now = load_average(load)
     return now

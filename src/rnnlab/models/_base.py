@@ -209,8 +209,8 @@ def run(
 
     The model's ``scan_batch`` where it has one, else ``vmap(run_trial)`` over trials, laid out
     time-major inside (module docstring): trials are mapped over axis 1 of ``[T, B, I]``, and the
-    ``[B, T, N]`` activity is transposed only if the caller uses it. ``remat``: recompute each step in the backward pass instead of storing
-    its intermediates (module docstring).
+    ``[B, T, N]`` activity is transposed only if the caller uses it. ``remat``: recompute each
+    step in the backward pass instead of storing its intermediates (module docstring).
     """
     if not model.parallel and not model.stochastic:
         batched = model.scan_batch(jnp.swapaxes(inputs, 0, 1), remat)
