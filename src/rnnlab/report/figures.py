@@ -65,6 +65,36 @@ def run_batch(model: RecurrentModel, inputs, key) -> tuple[np.ndarray, np.ndarra
     return np.asarray(activity), np.asarray(out)
 
 
+def place_grid(fig, *, left: float = 0.85, right: float = 0.2, top: float = 0.4, bottom: float = 0.55,
+               wgap: float = 0.9, hgap: float = 0.45) -> None:
+    """Place ``fig``'s grid of subplots with fixed margins and gaps, in inches.
+
+    Why not a layout engine: constrained and tight layout measure the extent of every tick label
+    and title to place the axes, drawing the figure more than once; for the run page's figures
+    that was about half of their time, and a sweep draws one page per network
+    (``benchmarks/run_page.py`` measures it). These figures have labels of known size, so margins
+    fixed in inches fit them at any figure size: ``left`` the y label and tick labels, ``top``
+    the titles, ``bottom`` the x label and tick labels, ``wgap`` the next column's y label,
+    ``hgap`` the next row's titles. Gaps are spread as equal fractions of the mean axes size,
+    which is how ``subplots_adjust`` counts them (height ratios keep their proportions).
+    """
+    w, h = fig.get_size_inches()
+    nrows, ncols = fig.axes[0].get_subplotspec().get_gridspec().get_geometry()
+    mean_w = (w - left - right - (ncols - 1) * wgap) / ncols
+    mean_h = (h - top - bottom - (nrows - 1) * hgap) / nrows
+    fig.subplots_adjust(left=left / w, right=1 - right / w, bottom=bottom / h, top=1 - top / h,
+                        wspace=wgap / mean_w, hspace=hgap / mean_h)
+
+
+def _subplots(*args, **kwargs):
+    """``plt.subplots`` with each title fixed at the top of its axes (``axes.titley = 1``): left
+    to place them, Matplotlib measures the x tick labels of every axes at each draw to lift a
+    title above labels drawn on top, which these figures never draw (a quarter of a run page's
+    time, ``benchmarks/run_page.py``)."""
+    with plt.rc_context({"axes.titley": 1.0}):
+        return plt.subplots(*args, **kwargs)
+
+
 def _save(fig, path: Path, tight: bool = False) -> Path:
     """Write ``fig`` (already laid out) as PNG; ``tight``: crop to what is drawn (legends outside the axes)."""
     path = Path(path)
@@ -91,6 +121,21 @@ def _members(ax, x, y, label, color):
         ax.plot(x, y.reshape(len(x), -1)[:, 0], color=color, lw=2, label=label)
 
 
+class _PlainLogFormatter(matplotlib.ticker.LogFormatter):
+    """Matplotlib's choice of which log ticks to label, each written ``%g`` (``0.6``, ``0.001``,
+    ``1e-05``)."""
+
+    def __call__(self, x, pos=None):
+        return f"{x:g}" if super().__call__(x, pos) else ""
+
+
+def _plain_log_labels(ax) -> None:
+    """Label a log y axis with plain numbers: Matplotlib's ``6×10⁻¹`` labels (of a span under a
+    decade) are wider than the fixed margin of ``place_grid`` leaves for them."""
+    ax.yaxis.set_major_formatter(_PlainLogFormatter())
+    ax.yaxis.set_minor_formatter(_PlainLogFormatter(labelOnlyBase=False))
+
+
 _LOSS_NAME = {"mse": "masked MSE", "accuracy": "cross-entropy"}
 
 
@@ -99,21 +144,23 @@ def loss_curve(history: History, path: Path) -> Path:
     steps = np.asarray(history.step)
     curriculum = bool(history.stages)
     n = 3 if curriculum else 2
-    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.4), squeeze=False)
+    fig, axes = _subplots(1, n, figsize=(4.2 * n, 3.4), squeeze=False)
     axes = axes[0]
     _members(axes[0], steps, history.train_loss, "train", "C0")
     _members(axes[0], steps, history.eval_loss, "eval", "C1")
     axes[0].set(xlabel="training step", ylabel=f"loss ({_LOSS_NAME.get(history.metric_name, 'task loss')})",
                 yscale="log", title="loss")
+    _plain_log_labels(axes[0])
     axes[0].legend(fontsize=8)
     _members(axes[1], steps, history.metric, history.metric_name, "C2")
     axes[1].set(xlabel="training step", ylabel=history.metric_name, title=f"{history.metric_name} (evaluation)")
     if history.metric_name == "mse":
         axes[1].set_yscale("log")
+        _plain_log_labels(axes[1])
     if curriculum:
         _members(axes[2], steps, history.level, "N", "C3")
         axes[2].set(xlabel="training step", ylabel="N", title="curriculum level")
-    fig.tight_layout()
+    place_grid(fig)
     return _save(fig, path)
 
 
@@ -145,14 +192,16 @@ def example_trials(model: RecurrentModel, task: Task, key, path: Path, n: int = 
         ylabel = "P(class 1) per head"
     shown = np.flatnonzero(mask.reshape(-1, mask.shape[-1]).any(0))[:6]
     step, xlabel = time_axis(task)
-    fig, axes = plt.subplots(2, n, figsize=(4.2 * n, 5.6), sharex=True, squeeze=False, layout="constrained")
+    fig, axes = _subplots(2, n, figsize=(4.2 * n, 5.6), sharex=True, squeeze=False)
     t = np.arange(inputs.shape[1]) * step
     n_in = inputs.shape[-1]
+    legend_rows = -(-n_in // 8) if n_in <= 12 else 0
+    place_grid(fig, bottom=0.55 + 0.25 * legend_rows)
     for i in range(n):
         lines = axes[0, i].plot(t, inputs[i], lw=1, drawstyle="steps-mid")  # held for a step: no ramps
-        if i == 0 and n_in <= 12:  # one legend for the row, under the figure, off the traces
-            fig.legend(lines, [f"input {c}" for c in range(n_in)], loc="outside lower center", ncols=min(n_in, 8),
-                       fontsize=9, frameon=False)
+        if i == 0 and legend_rows:  # one legend for the row, under the figure, off the traces
+            fig.legend(lines, [f"input {c}" for c in range(n_in)], loc="lower center", ncols=min(n_in, 8),
+                       fontsize=9, frameon=False, borderaxespad=0.2)
         axes[0, i].set_title(f"trial {i}: inputs ({inputs.shape[-1]} channels)", fontsize=10)
         axes[0, i].set_ylabel("input (a.u.)")
         ax = axes[1, i]
@@ -195,8 +244,9 @@ def _head_rows(task: Task, inputs, targets, mask, out, path: Path) -> Path:
     n, T = inputs.shape[0], inputs.shape[1]
     t = np.arange(T) * step
     rows = 1 + len(heads)
-    fig, axes = plt.subplots(rows, n, figsize=(4.2 * n, 1.5 + 1.05 * rows), sharex=True, squeeze=False,
-                             layout="constrained", gridspec_kw={"height_ratios": [1.6] + [1] * len(heads)})
+    fig, axes = _subplots(rows, n, figsize=(4.2 * n, 1.5 + 1.05 * rows), sharex=True, squeeze=False,
+                             gridspec_kw={"height_ratios": [1.6] + [1] * len(heads)})
+    place_grid(fig, left=0.75, top=0.65, hgap=0.12, wgap=0.85)
     for i in range(n):
         ax = axes[0, i]
         ax.plot(t, inputs[i], lw=1, drawstyle="steps-mid")
@@ -220,7 +270,7 @@ def _head_rows(task: Task, inputs, targets, mask, out, path: Path) -> Path:
                 ax.set_ylabel(f"{name}\nP(correct)", fontsize=8)
         axes[-1, i].set_xlabel(xlabel)
     fig.suptitle("probability of the correct class per head at scored steps (green: right, red ×: wrong; "
-                 "digits: target class)", fontsize=9)
+                 "digits: target class)", fontsize=9, y=1 - 0.08 / fig.get_size_inches()[1], va="top")
     return _save(fig, path)
 
 
@@ -230,7 +280,7 @@ def tau_histogram(taus: np.ndarray, path: Path, stages: list[dict] | None = None
 
     Every τ is multiplied by ``scale`` and shown in ``unit`` (``tau_scale`` gives both for a run).
     """
-    fig, ax = plt.subplots(figsize=(5, 3.4))
+    fig, ax = _subplots(figsize=(5, 3.4))
     taus = np.asarray(taus, dtype=np.float64).ravel() * scale
     bins = _bins(taus[np.isfinite(taus)], 30)
     if stages:
@@ -242,7 +292,7 @@ def tau_histogram(taus: np.ndarray, path: Path, stages: list[dict] | None = None
     ax.set(xlabel=f"τ ({unit})", ylabel="neurons", title="single-neuron time constants")
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5))
     ax.legend(fontsize=8)
-    fig.tight_layout()
+    place_grid(fig, left=0.75)
     return _save(fig, path)
 
 
