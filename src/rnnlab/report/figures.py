@@ -1,7 +1,9 @@
 """Figures of a training run: learning curves, example trials, time-constant histograms.
 
 Each function draws one figure, writes it as PNG to ``path`` and returns the path. Time axes
-are in ms where the task's ``dt`` has a physical unit (``time_axis``), else in steps.
+are in ms where the task's ``dt`` has a physical unit (``time_axis``), else in steps. The
+axes are placed with margins fixed in inches (``place_grid``), not by a layout engine: a sweep
+draws these figures once per network.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from ..models import RecurrentModel, run  # noqa: E402
 from ..tasks import Task  # noqa: E402
 from ..train import History  # noqa: E402
 
-__all__ = ["example_trials", "loss_curve", "run_batch", "sample_batch", "shade", "tau_histogram", "tau_scale",
-           "time_axis"]
+__all__ = ["example_trials", "loss_curve", "place_grid", "run_batch", "sample_batch", "shade", "tau_histogram",
+           "tau_scale", "time_axis"]
 
 
 def time_axis(task: Task) -> tuple[float, str]:
