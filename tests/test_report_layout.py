@@ -1,6 +1,7 @@
 """The run page's fixed-margin layout (``figures.place_grid``): the axes sit where the margins in
-inches put them, and every label, tick label and title of the drawn figures lies inside the
-canvas and clear of its neighbours (what a layout engine would have ensured)."""
+inches put them, and every label, tick label and title of the drawn figures (loss, trials, τ,
+spikes) lies inside the canvas and clear of its neighbours (what a layout engine would have
+ensured)."""
 
 import jax
 import matplotlib
@@ -31,10 +32,10 @@ def test_place_grid_puts_margins_and_gaps_in_inches():
     plt.close(fig)
 
 
-def _drawn(monkeypatch, draw):
-    """The figures ``draw()`` saves, drawn and kept open."""
+def _drawn(monkeypatch, draw, module=figures):
+    """The figures ``draw()`` saves (through ``module._save``), drawn and kept open."""
     kept = []
-    save = figures._save
+    save = module._save
 
     def keep(fig, path, tight=False):
         out = save(fig, path, tight)
@@ -42,7 +43,7 @@ def _drawn(monkeypatch, draw):
         kept.append(fig)
         return out
 
-    monkeypatch.setattr(figures, "_save", keep)
+    monkeypatch.setattr(module, "_save", keep)
     monkeypatch.setattr(figures.plt, "close", lambda fig=None: None)
     draw()
     return kept
@@ -119,4 +120,16 @@ def test_trial_figure_labels_fit(tmp_path, monkeypatch, task_args):
 def test_tau_histogram_labels_fit(tmp_path, monkeypatch):
     taus = np.random.default_rng(0).uniform(1, 300, 500)
     (fig,) = _drawn(monkeypatch, lambda: figures.tau_histogram(taus, tmp_path / "taus.png", unit="ms"))
+    _assert_laid_out(fig)
+
+
+@pytest.mark.parametrize("task_name", ["flipflop", "perceptual_decision"])  # steps; ms (rates in Hz)
+def test_spike_figure_labels_fit(tmp_path, monkeypatch, task_name):
+    from rnnlab.report import spikes
+
+    task = rnnlab.tasks.get(task_name)
+    model = rnnlab.models.config("spiking_rnn", hidden_size=16).build(task.n_inputs, task.n_outputs,
+                                                                      jax.random.PRNGKey(0))
+    (fig,) = _drawn(monkeypatch, lambda: spikes.spike_figure(model, task, jax.random.PRNGKey(1),
+                                                             tmp_path / "spikes.png", n_rate=8), spikes)
     _assert_laid_out(fig)

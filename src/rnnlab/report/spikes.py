@@ -17,7 +17,7 @@ import numpy as np
 from ..models import RecurrentModel
 from ..models.spiking import SpikingRNN
 from ..tasks import Task
-from .figures import _save, plt, sample_batch, shade, time_axis
+from .figures import _save, _subplots, place_grid, sample_batch, shade, time_axis
 
 __all__ = ["is_spiking", "spike_figure", "spiking_states"]
 
@@ -62,8 +62,9 @@ def spike_figure(model: SpikingRNN, task: Task, key, path: Path, n: int = 2, n_r
     rate = spikes.mean(-1) * (1000.0 / step if in_ms else 1.0)
     rate_label = "rate (Hz per unit)" if in_ms else "rate (spikes/unit/step)"
     units = min(spikes.shape[-1], _MAX_UNITS)
-    fig, axes = plt.subplots(3, n, figsize=(5.2 * n, 7.6), sharex=True, squeeze=False,
-                             gridspec_kw={"height_ratios": [2.2, 1, 1.4]})
+    fig, axes = _subplots(3, n, figsize=(5.2 * n, 7.6), sharex=True, squeeze=False,
+                          gridspec_kw={"height_ratios": [2.2, 1, 1.4]})
+    place_grid(fig)
     for i in range(n):
         ax = axes[0, i]
         ax.imshow(spikes[i, :, :units].T, aspect="auto", interpolation="nearest", cmap="Greys",
@@ -86,5 +87,4 @@ def spike_figure(model: SpikingRNN, task: Task, key, path: Path, n: int = 2, n_r
         ax.legend(fontsize=8, loc="upper left")
         for r, row in enumerate(axes[:, i]):
             shade(row, t, mask[i], step, color="tab:orange", alpha=0.15, zorder=3 if r == 0 else 0)
-    fig.tight_layout()
     return _save(fig, path)
