@@ -72,13 +72,13 @@ def place_grid(fig, *, left: float = 0.85, right: float = 0.2, top: float = 0.4,
     """Place ``fig``'s grid of subplots with fixed margins and gaps, in inches.
 
     Why not a layout engine: constrained and tight layout measure the extent of every tick label
-    and title to place the axes, drawing the figure more than once; for the run page's figures
-    that was about half of their time, and a sweep draws one page per network
-    (``benchmarks/run_page.py`` measures it). These figures have labels of known size, so margins
-    fixed in inches fit them at any figure size: ``left`` the y label and tick labels, ``top``
-    the titles, ``bottom`` the x label and tick labels, ``wgap`` the next column's y label,
-    ``hgap`` the next row's titles. Gaps are spread as equal fractions of the mean axes size,
-    which is how ``subplots_adjust`` counts them (height ratios keep their proportions).
+    and title to place the axes, drawing the figure more than once, and a sweep draws one page
+    per network (``benchmarks/run_page.py`` times a page both ways). These figures have labels
+    of known size, so margins fixed in inches fit them at any figure size: ``left`` the y label
+    and tick labels, ``top`` the titles, ``bottom`` the x label and tick labels, ``wgap`` the
+    next column's y label, ``hgap`` the next row's titles. Gaps are spread as equal fractions of
+    the mean axes size, which is how ``subplots_adjust`` counts them (height ratios keep their
+    proportions).
     """
     w, h = fig.get_size_inches()
     nrows, ncols = fig.axes[0].get_subplotspec().get_gridspec().get_geometry()
@@ -91,8 +91,7 @@ def place_grid(fig, *, left: float = 0.85, right: float = 0.2, top: float = 0.4,
 def _subplots(*args, **kwargs):
     """``plt.subplots`` with each title fixed at the top of its axes (``axes.titley = 1``): left
     to place them, Matplotlib measures the x tick labels of every axes at each draw to lift a
-    title above labels drawn on top, which these figures never draw (a quarter of a run page's
-    time, ``benchmarks/run_page.py``)."""
+    title above labels drawn on top, which these figures never draw."""
     with plt.rc_context({"axes.titley": 1.0}):
         return plt.subplots(*args, **kwargs)
 
@@ -247,7 +246,7 @@ def _head_rows(task: Task, inputs, targets, mask, out, path: Path) -> Path:
     t = np.arange(T) * step
     rows = 1 + len(heads)
     fig, axes = _subplots(rows, n, figsize=(4.2 * n, 1.5 + 1.05 * rows), sharex=True, squeeze=False,
-                             gridspec_kw={"height_ratios": [1.6] + [1] * len(heads)})
+                          gridspec_kw={"height_ratios": [1.6] + [1] * len(heads)})
     place_grid(fig, left=0.75, top=0.65, hgap=0.12, wgap=0.85)
     for i in range(n):
         ax = axes[0, i]
