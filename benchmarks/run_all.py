@@ -6,9 +6,10 @@ every script's ``run(quick)`` returns rows, see ``_report``), one after another.
 this waits up to ``--settle`` seconds for the 1-minute load average to fall below 0.7 × the
 limit of 0.25 per core (``_report.wait_for_idle``; the previous benchmark's own load decays
 with a one-minute time constant); the benchmark then reads the load itself and marks its rows
-``loaded`` if it is still above, or refuses to run (``--strict``). Each row is set against its target (``TARGETS``: met / not
-met). The results file holds the machine (CPU model, cores, OS, library versions, commit),
-the load average before and after the whole run, each benchmark's rows, seconds and error.
+``loaded`` if it is still above, or refuses to run (``--strict``). Each row is set against its
+target (``TARGETS``: met / not met). The results file holds the machine (CPU model, cores, OS,
+library versions, commit), the load average before and after the whole run, each benchmark's
+rows, seconds and error.
 
     python benchmarks/run_all.py                  # everything in BENCHMARKS, on an idle machine
     python benchmarks/run_all.py --readme         # ... and rewrite README.md's table
