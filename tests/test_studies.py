@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
-import os
 import subprocess
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -80,10 +82,34 @@ def test_bad_inputs_are_refused_before_anything_is_created(tmp_path):
     assert not out.exists()
 
 
+@dataclass
+class _Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
 def _cli(*args, cwd=None):
-    env = {**os.environ, "RNNLAB_RUNS": str(cwd / "runs")} if cwd else dict(os.environ)
-    return subprocess.run([sys.executable, "-c", "from rnnlab.cli import main; main()", *args],
-                          capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+    """``rnnlab ARGS`` through the entry point ``rnnlab.cli.main`` in this process (its exit
+    status from ``SystemExit``, its printed output), with ``RNNLAB_RUNS`` and the working folder
+    set to ``cwd`` where given. In-process: a subprocess would import the whole package again
+    for each call; the real entry point's exit status in a subprocess is checked by
+    ``tests/test_store_cli.py::test_cli_errors_are_one_line``."""
+    from rnnlab.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sys, "argv", ["rnnlab", *args])
+        if cwd is not None:
+            mp.setenv("RNNLAB_RUNS", str(cwd / "runs"))
+            mp.chdir(cwd)
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                main()
+            code = 0
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 1
+    return _Done(code, out.getvalue(), err.getvalue())
 
 
 def test_cli_list_show_and_refusals(tmp_path):
@@ -101,11 +127,26 @@ def test_cli_list_show_and_refusals(tmp_path):
     assert r.returncode == 2 and "not a study folder" in r.stderr
 
 
+def test_list_and_show_do_not_import_the_runner():
+    """``rnnlab study list`` and ``study show`` read the registry only: neither JAX nor the sweep
+    machinery is imported (``rnnlab.studies`` reads ``run``, ``load``, ... from its runner on
+    first use), so they answer in about a second."""
+    code = ("import sys\nfrom rnnlab.cli import main\n"
+            "for argv in (['study', 'list', '--json'], ['study', 'show', 'sussillo2013']):\n"
+            "    sys.argv = ['rnnlab', *argv]\n"
+            "    try:\n        main()\n    except SystemExit as e:\n        assert not e.code, e.code\n"
+            "print(sorted(m for m in ('jax', 'rnnlab.sweep', 'rnnlab.studies.runner') if m in sys.modules))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "[]"
+    assert studies.run is studies.runner.run  # the lazy names are the runner's
+
+
 @pytest.fixture(scope="module")
 def sussillo(tmp_path_factory):
     """The sussillo2013 quick study, run once for the tests below (about a minute on 2 cores)."""
     out = tmp_path_factory.mktemp("study") / "sussillo"
-    return studies.run("sussillo2013", "quick", out=out, workers=2, progress=False)
+    return studies.run("sussillo2013", "quick", out=out, workers=1, progress=False)
 
 
 def test_sussillo_quick_end_to_end(sussillo):
@@ -136,7 +177,7 @@ def test_sussillo_rerun_trains_and_analyses_nothing(sussillo):
     runs = sussillo.dir / "runs"
     before = {p: p.stat().st_mtime_ns for p in [*runs.glob("*/model.eqx"), *runs.glob("*/analyses.json")]}
     assert len(before) == 12
-    again = studies.run("sussillo2013", "quick", out=sussillo.dir, workers=2, progress=False)
+    again = studies.run("sussillo2013", "quick", out=sussillo.dir, workers=1, progress=False)
     assert {p: p.stat().st_mtime_ns for p in before} == before
     pd.testing.assert_frame_equal(again.claims, sussillo.claims)
     r = _cli("study", "report", str(sussillo.dir), "--json")

@@ -69,7 +69,7 @@ def test_local_sweep_groups_seeds_resumes_and_never_duplicates(tmp_path):
     assert len(catalog.query(d)) == 4
     # grouping seeds into one ensemble gives the same networks as separate runs
     ungrouped = _write(tmp_path, {**SPEC, "group_seeds": False}, "ungrouped.yaml")
-    run_sweep(ungrouped, tmp_path / "runs2", workers=2, progress=False)
+    run_sweep(ungrouped, tmp_path / "runs2", workers=1, progress=False)
     a, b = _metrics(rows), _metrics(sweep_rows(ungrouped, tmp_path / "runs2"))
     assert a.keys() == b.keys()
     for k in a:

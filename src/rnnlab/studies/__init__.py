@@ -17,13 +17,29 @@ recordings), ``xiao2024`` (continual learning by orthogonal projection, HLOP).
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ._base import Claim, Condition, Scale, Study, StudyData, product
-from .runner import StudyResult, load, run, study_dir
+
+if TYPE_CHECKING:
+    from .runner import StudyResult, load, run, study_dir
 
 __all__ = ["Claim", "Condition", "Scale", "Study", "StudyData", "StudyResult", "product",
            "get", "names", "register", "run", "load", "study_dir"]
+
+#: names read from ``.runner`` on first use: the runner imports the sweep machinery (JAX, the
+#: analyses), which ``rnnlab study list`` and ``study show`` do not need
+_RUNNER = ("StudyResult", "load", "run", "study_dir")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _RUNNER:
+        from . import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _MODULES = ("sussillo2013", "khajehabdollahi2024", "liu2024", "huang2025", "torre2025", "salatiello2020", "xiao2024")
 _REGISTRY: dict[str, Study] = {}
