@@ -166,3 +166,26 @@ def test_harder_parity_keeps_labels_right_on_longer_sequences():
     bits = np.asarray(b.info["bits"])
     assert task.n_steps == 52 and 5 <= L <= 52
     np.testing.assert_array_equal(np.asarray(b.targets)[:, L - 1].argmax(-1), bits[:, L - 3 : L].sum(1) % 2)
+
+
+@pytest.mark.parametrize("name, params", [("flipflop", {}), ("perceptual_decision", {"sigma": 1.0}),
+                                          ("nparity", {"n": 3, "heads": "multi"}),
+                                          ("multitask", {"tasks": [{"name": "go_nogo"}, {"name": "perceptual_decision"}]})])
+def test_compiled_sampler_draws_the_batch_of_the_uncompiled_one(name, params):
+    """``sample_batch`` is ``task.sample`` compiled: the same draw from the same key (integer and
+    boolean fields bit for bit, floating-point ones up to XLA's fusion, a few ulp)."""
+    task = tasks.get(name, **params)
+    key = jax.random.PRNGKey(3)
+    a, b = tasks.sample_batch(task, key, 8), task.sample(key, 8)
+    leaves_a, tree_a = jax.tree.flatten(a)
+    leaves_b, tree_b = jax.tree.flatten(b)
+    assert tree_a == tree_b
+    for x, y in zip(leaves_a, leaves_b):
+        x, y = np.asarray(x), np.asarray(y)
+        assert x.shape == y.shape and x.dtype == y.dtype
+        if np.issubdtype(x.dtype, np.floating):
+            np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+        else:
+            np.testing.assert_array_equal(x, y)
+    other = tasks.sample_batch(task, jax.random.PRNGKey(4), 8)
+    assert not np.array_equal(np.asarray(other.inputs), np.asarray(a.inputs))

@@ -39,9 +39,10 @@ from jax.flatten_util import ravel_pytree
 from scipy.cluster.vq import kmeans2
 
 from ..models import run
+from ..tasks.compiled import sample_batch
 from ._dynamics import _deterministic, _flat_step, state_trajectories
 from ._results import Result, _figure, _finish
-from .perturbation import _key, _sample
+from .perturbation import _key
 
 __all__ = ["Automaton", "extract_automaton", "minimize_dfa", "run_dfa"]
 
@@ -298,8 +299,8 @@ def extract_automaton(
     """
     model = _deterministic(model)
     k_ext, k_test = jax.random.split(_key(key))
-    ext = _sample(task, k_ext, batch_size)
-    test = _sample(task.harder(test_factor), k_test, test_batch)
+    ext = sample_batch(task, k_ext, batch_size)
+    test = sample_batch(task.harder(test_factor), k_test, test_batch)
     alphabet, (sym, sym_t) = _symbols([ext.inputs, test.inputs], max_symbols)
     states, rows, _ = _network(model, ext.inputs, task)
     _, rows_t, out_t = _network(model, test.inputs, task)

@@ -36,6 +36,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..models import run
+from ..tasks.compiled import sample_batch
 from ..train import member
 from ._dynamics import _deterministic, state_trajectories
 from ._results import Result, _figure, _finish
@@ -204,15 +205,15 @@ def degeneracy(
 
     # behaviour
     ood = task.harder(ood_factor)
-    shared = ood.sample(k_ood, n_trials)
+    shared = sample_batch(ood, k_ood, n_trials)
     lm = np.array([[float(v) for v in _loss_metric(m, ood, shared)] for m in nets])
-    batches = [ood.sample(k, n_trials) for k in jax.random.split(k_null, n_null)]
+    batches = [sample_batch(ood, k, n_trials) for k in jax.random.split(k_null, n_null)]
     null_loss = np.array([[float(_loss_metric(m, ood, b)[0]) for b in batches] for m in nets])
     b_std, b_cv = _std_cv(lm[:, 0], 0)
     n_std, n_cv = _std_cv(null_loss, 1)
 
     # dynamics
-    x1, x2 = task.sample(k_dyn, n_trials).inputs, task.sample(k_dyn2, n_trials).inputs
+    x1, x2 = sample_batch(task, k_dyn, n_trials).inputs, sample_batch(task, k_dyn2, n_trials).inputs
     idx = 0 if dsa_score == "euclidean" else 1
 
     def fit(m, x):

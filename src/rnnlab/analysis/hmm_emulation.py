@@ -55,6 +55,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..errors import ConfigError
+from ..tasks.compiled import sample_batch
 from ._results import Result, _figure, _finish
 
 __all__ = ["network_symbols", "hmm_symbols", "transition_matrix", "transition_rate", "residency_times",
@@ -117,7 +118,7 @@ def hmm_symbols(task: Any, key: Any = 0, n_trials: int = 1024, n_steps: int | No
     key = jax.random.PRNGKey(key) if isinstance(key, int) else key
     if n_steps is not None and n_steps != task.n_steps:
         task = type(task)(**{**task.params(), "duration": float(n_steps) * task.dt})
-    return np.asarray(task.sample(key, n_trials).info["symbols"])
+    return np.asarray(sample_batch(task, key, n_trials).info["symbols"])
 
 
 # ---- statistics --------------------------------------------------------------------------

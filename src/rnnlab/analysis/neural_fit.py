@@ -234,11 +234,12 @@ def teacher_trials(model: Any, task: Any, n_trials: int = 64, key: Any = None,
     import jax
 
     from ..objectives.data_constrained import recording_columns
+    from ..tasks.compiled import sample_batch
     from ._dynamics import state_trajectories
     from ..models import run
 
     key = jax.random.PRNGKey(2024) if key is None else key
-    batch = task.sample(key, n_trials)
+    batch = sample_batch(task, key, n_trials)
     H = np.asarray(state_trajectories(model, batch.inputs))
     _, out = run(model, batch.inputs)
     out = np.asarray(out)

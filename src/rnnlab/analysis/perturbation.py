@@ -42,6 +42,7 @@ from ..models._base import _inverse_softplus
 from ..models.gated import GRU, LSTM
 from ..models.leaky_rnn import LeakyRNN
 from ..models.low_rank_rnn import LowRankRNN
+from ..tasks.compiled import sample_batch
 from ..train import train
 from ._results import Result, _figure, _finish
 
@@ -54,12 +55,6 @@ __all__ = [
 # ---- evaluation ---------------------------------------------------------------------------
 def _key(key: Any) -> jax.Array:
     return jax.random.PRNGKey(key) if isinstance(key, int) else key
-
-
-@eqx.filter_jit
-def _sample(task, key, batch_size):
-    """``task.sample(key, batch_size)`` as one compiled program (eager sampling compiles op by op)."""
-    return task.sample(key, batch_size)
 
 
 @eqx.filter_jit
@@ -180,7 +175,7 @@ def ablation_curve(
         batch_size: trials of the one evaluation batch sampled from ``key``.
     """
     k_data, k_run = jax.random.split(_key(key))
-    batch = _sample(task, k_data, batch_size)
+    batch = sample_batch(task, k_data, batch_size)
     base = _metric(model, task, batch, k_run)
     n = model.hidden_size
     taus = model.taus()
@@ -326,7 +321,7 @@ def perturbation_curve(
 ) -> PerturbationCurve:
     """Metric of ``model`` perturbed by each ε along ``n_directions`` random directions (see ``perturb``)."""
     k_data, k_run, k_dir = jax.random.split(_key(key), 3)
-    batch = _sample(task, k_data, batch_size)
+    batch = sample_batch(task, k_data, batch_size)
     base = _metric(model, task, batch, k_run)
     dirs = jax.random.split(k_dir, n_directions)
     eps = np.asarray(eps_values, dtype=np.float64)
@@ -395,7 +390,7 @@ def retrain_after(
     to recover are resolved to ``eval_every`` (train checks the threshold at evaluations).
     """
     k_data, k_run, k_dir, k_train = jax.random.split(_key(key), 4)
-    batch = _sample(task, k_data, eval_batch)
+    batch = sample_batch(task, k_data, eval_batch)
     before = _metric(model, task, batch, k_run)
     pert = perturb(model, eps, k_dir, target, kind)
     hit = _metric(pert, task, batch, k_run)

@@ -34,10 +34,11 @@ import optax
 
 from ..models.gated import GRU, LSTM
 from ..models.leaky_rnn import LeakyRNN
+from ..tasks.compiled import sample_batch
 from ..train import TrainConfig, TrainResult, train
 from ..train.optim import make_optimizer
 from ._results import Result, _figure, _finish
-from .perturbation import _key, _metric, _sample
+from .perturbation import _key, _metric
 
 __all__ = ["PruningCurve", "prune", "finetune", "recurrent_sparsity", "pruning_curve"]
 
@@ -167,7 +168,7 @@ def pruning_curve(
     ``train_settings`` (``lr``, ``batch_size``, ``eval_every`` ...) go to ``finetune``.
     """
     k_data, k_run, k_train = jax.random.split(_key(key), 3)
-    batch = _sample(task, k_data, eval_batch)
+    batch = sample_batch(task, k_data, eval_batch)
     base = _metric(model, task, batch, k_run)
     s = np.asarray(sparsities, dtype=np.float64)
     achieved, metric, tuned = (np.full(len(s), np.nan) for _ in range(3))

@@ -37,9 +37,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..models import run, run_trial
+from ..tasks.compiled import sample_batch
 from ._dynamics import _deterministic
 from ._results import Result, _figure, _finish
-from .perturbation import _key, _recurrent_name, _sample
+from .perturbation import _key, _recurrent_name
 
 __all__ = [
     "RichLazy", "RichLazyTrajectory", "SnapshotRecorder",
@@ -112,7 +113,7 @@ def _gram(model: Any, inputs: jax.Array, probe_time: int) -> np.ndarray:
 def _probe(task: Any, key: Any, batch_size: int, inputs: Any) -> jax.Array:
     if inputs is not None:
         return jnp.asarray(inputs)
-    return _sample(task, _key(key), batch_size).inputs
+    return sample_batch(task, _key(key), batch_size).inputs
 
 
 # ---- two models --------------------------------------------------------------------------------

@@ -100,6 +100,7 @@ from scipy import fft as _fft
 from scipy.optimize import OptimizeWarning, curve_fit
 
 from ..models import run
+from ..tasks.compiled import sample_batch
 from ._results import Result, _figure, _finish
 
 __all__ = [
@@ -497,7 +498,7 @@ def _long_inputs(task: Any, key: jax.Array, n_trials: int, total: int) -> jax.Ar
     probe = jax.eval_shape(lambda k: task.sample(k, 1), key)
     if "length" not in probe.info:
         chunks = math.ceil(total / task.n_steps)
-        inputs = task.sample(key, n_trials * chunks).inputs  # [trials*chunks, T, I]
+        inputs = sample_batch(task, key, n_trials * chunks).inputs  # [trials*chunks, T, I]
         return jnp.reshape(inputs, (n_trials, chunks * inputs.shape[1], inputs.shape[2]))[:, :total]
     per_draw = 2 * math.ceil(total / task.n_steps) + 16  # enough when trials average ≥ T/2 steps
     pieces: list[list[np.ndarray]] = [[] for _ in range(n_trials)]

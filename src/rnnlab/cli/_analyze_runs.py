@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..store import open_run
+from ..tasks.compiled import sample_batch
 from ..train import initial_state, layout_task, member
 from .analyze_cmds import ANALYSIS_NAMES
 
@@ -84,7 +85,7 @@ def _fixed_points(ctx):
     from ..analysis import find_fixed_points, state_trajectories
 
     n_init, steps = (128, 200) if ctx["quick"] else (1024, 400)
-    x = ctx["task"].sample(ctx["key"], 32 if ctx["quick"] else 128).inputs
+    x = sample_batch(ctx["task"], ctx["key"], 32 if ctx["quick"] else 128).inputs
     traj = state_trajectories(ctx["model"], x)
     return [("fixed_points", find_fixed_points(ctx["model"], traj, n_init=n_init, adam_steps=steps, key=ctx["seed"]))]
 
@@ -92,7 +93,7 @@ def _fixed_points(ctx):
 def _geometry(ctx):
     from ..analysis import jacobian_spectrum, pca, state_trajectories, weight_spectrum
 
-    model, x = ctx["model"], ctx["task"].sample(ctx["key"], 32 if ctx["quick"] else 128).inputs
+    model, x = ctx["model"], sample_batch(ctx["task"], ctx["key"], 32 if ctx["quick"] else 128).inputs
     out = [("geometry_pca", pca(state_trajectories(model, x)))]
     if hasattr(model, "recurrent_weights"):
         out.append(("geometry_weights", weight_spectrum(model)))
@@ -123,7 +124,7 @@ _MAX_SYMBOLS = 32  # distinct input vectors an automaton may read (3-bit flip-fl
 def _automaton(ctx):
     f = _optional("automata", "extract_automaton", "automaton")
     task, run, quick = ctx["task"], ctx["run"], ctx["quick"]
-    x = np.round(np.asarray(task.sample(ctx["key"], 64).inputs), 6)
+    x = np.round(np.asarray(sample_batch(task, ctx["key"], 64).inputs), 6)
     n_sym = len(np.unique(x.reshape(-1, x.shape[-1]), axis=0))
     if n_sym > _MAX_SYMBOLS:
         raise ConfigError(
@@ -179,7 +180,7 @@ def distance(metric: str, models: list, ids: list[str], task, key, trials: int, 
     if metric == "weights":
         _check_same_shape(models, ids)
         return pairwise(models, lambda a, b: weight_distance(a, b).normalized, ids, "weights (aligned ‖ΔW‖/n_params)")
-    x = task.sample(key, trials).inputs
+    x = sample_batch(task, key, trials).inputs
     states = [np.asarray(state_trajectories(m, x)) for m in models]
     if metric == "dsa":
         fits = [dmd(s, n_delays, min(rank, n_delays * s.shape[-1])) for s in states]

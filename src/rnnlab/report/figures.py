@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 
 from ..models import RecurrentModel, run  # noqa: E402
 from ..tasks import Task  # noqa: E402
+from ..tasks.compiled import sample_batch  # noqa: E402
 from ..train import History  # noqa: E402
 
 __all__ = ["example_trials", "loss_curve", "place_grid", "run_batch", "sample_batch", "shade", "tau_histogram",
@@ -41,20 +42,6 @@ def time_axis(task: Task) -> tuple[float, str]:
 
 def _run(model: RecurrentModel, inputs, key):
     return run(model, inputs, key)
-
-
-@eqx.filter_jit
-def _sample(task: Task, key, n: int):
-    return task.sample(key, n)
-
-
-def sample_batch(task: Task, key, n: int):
-    """``task.sample(key, n)`` compiled once per task and ``n`` (run eagerly, each of its operations
-    compiles on its own, which dominated the time a run page took)."""
-    try:
-        return _sample(task, key, n)
-    except TypeError:  # a task whose parameters cannot be hashed (a dict): sample it uncompiled
-        return task.sample(key, n)
 
 
 def run_batch(model: RecurrentModel, inputs, key) -> tuple[np.ndarray, np.ndarray]:

@@ -133,7 +133,9 @@ def _figures(data: StudyData, out: Path) -> list[tuple[Path, str]]:
         model, task = run0.load_model(), run0.config().build_task()
         import jax
 
-        batch = task.sample(jax.random.PRNGKey(0), 64)
+        from ..tasks.compiled import sample_batch
+
+        batch = sample_batch(task, jax.random.PRNGKey(0), 64)
         activity, _ = run(model, batch.inputs)
         fps = find_fixed_points(model, activity, n_init=512, key=0)
         p = out / "fixed_points_seed0.png"

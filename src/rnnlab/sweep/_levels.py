@@ -87,12 +87,6 @@ def stage_list(ctx: "NetworkContext") -> list[tuple[int, Any]]:
 
 
 @eqx.filter_jit
-def sample(task: Task, key: jax.Array, batch_size: int) -> Any:
-    """``task.sample(key, batch_size)`` as one compiled program."""
-    return task.sample(key, batch_size)
-
-
-@eqx.filter_jit
 def _metric(model: Any, task: Task, batch: Any) -> jax.Array:
     return task.metric(run(model, batch.inputs)[1], batch)
 

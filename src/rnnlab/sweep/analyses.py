@@ -34,6 +34,7 @@ import numpy as np
 
 from ..models import RecurrentModel
 from ..tasks import Task
+from ..tasks.compiled import sample_batch
 from ._levels import at_level, param_column
 
 __all__ = ["NetworkContext", "ANALYSES", "run_analyses", "analysis_names", "param_column"]
@@ -74,7 +75,7 @@ def _ood_loss(model: RecurrentModel, task: Task, ctx: NetworkContext) -> dict[st
 
     task = at_level(task, model, name="ood_loss")
     harder = task.harder() if hasattr(task, "harder") else task
-    batch = harder.sample(jax.random.PRNGKey(2024), 256)
+    batch = sample_batch(harder, jax.random.PRNGKey(2024), 256)
     _, out = run(model, batch.inputs)
     return {"ood_loss": float(harder.loss_fn(out, batch))}
 

@@ -20,8 +20,9 @@ import numpy as np
 from ..errors import ConfigError
 from ..models import RecurrentModel
 from ..tasks import Task
+from ..tasks.compiled import sample_batch
 from ..train import train
-from ._levels import at_level, final_level, metric, param_column, per_n, sample, stage_list
+from ._levels import at_level, final_level, metric, param_column, per_n, stage_list
 
 if TYPE_CHECKING:
     from .analyses import NetworkContext
@@ -53,7 +54,7 @@ def forgetting(model: RecurrentModel, task: Task, ctx: "NetworkContext", batch_s
     drops = []
     for n, stage in stage_list(ctx):
         t = at_level(task, model, n, heads="single", name="forgetting")
-        batch = sample(t, jax.random.fold_in(key, n), batch_size)
+        batch = sample_batch(t, jax.random.fold_in(key, n), batch_size)
         a_stage, a_final = metric(stage, t, batch), metric(model, t, batch)
         out[per_n("acc_stage", n)], out[per_n("acc_final", n)] = a_stage, a_final
         if n < n_final:
@@ -101,10 +102,10 @@ def generalisation(
     """
     t = at_level(task, model, heads="single" if task.has_levels else None, name="generalisation")
     key = ctx.key(_GEN)
-    out = {"gen_metric": metric(model, t, sample(t, key, batch_size))}
+    out = {"gen_metric": metric(model, t, sample_batch(t, key, batch_size))}
     for f in factors:
         longer = t.harder(float(f))
-        out[param_column("gen_metric", "x", f)] = metric(model, longer, sample(longer, key, batch_size))
+        out[param_column("gen_metric", "x", f)] = metric(model, longer, sample_batch(longer, key, batch_size))
     if finetune_steps > 0:
         if not task.has_levels:
             raise ConfigError(f"generalisation.finetune_steps: task '{task.name}' has no levels N")
@@ -131,7 +132,7 @@ def _next_level(model, task, n, key, steps, threshold, lr, batch_size, eval_ever
     k_head, k_eval, k_train = jax.random.split(key, 3)
     m = _with_head(model, n, task.n_classes, k_head)
     t = at_level(task, m, n, heads="single", name="generalisation")
-    zero = metric(m, t, sample(t, k_eval, eval_batch))
+    zero = metric(m, t, sample_batch(t, k_eval, eval_batch))
     res = train(m, t, key=k_train, steps=int(steps), threshold=threshold, lr=lr, batch_size=batch_size,
                 eval_every=eval_every, eval_batch_size=eval_batch, progress=False)
     h = res.history

@@ -28,8 +28,8 @@ from ..analysis import (
 from ..errors import ConfigError
 from ..models import RecurrentModel
 from ..tasks import Task
+from ..tasks.compiled import sample_batch
 from ._levels import at_level, param_column, per_n, stage_list, stage_task
-from ._levels import sample as sample_batch
 
 if TYPE_CHECKING:
     from .analyses import NetworkContext
@@ -177,7 +177,7 @@ def fixed_points(
         raise ConfigError(f"fixed_points.time: must be 'discrete' or 'continuous' (got {time!r})")
     t = at_level(task, model, name="fixed_points")
     k_data, k_init = jax.random.split(ctx.key(_FP))
-    traj = np.asarray(state_trajectories(model, t.sample(k_data, batch_size).inputs))
+    traj = np.asarray(state_trajectories(model, sample_batch(t, k_data, batch_size).inputs))
     cloud = traj.reshape(-1, traj.shape[-1])
     sigma = float(np.sqrt(np.mean((cloud - cloud.mean(axis=0)) ** 2)))
     fp = find_fixed_points(model, traj, n_init=n_inits, key=k_init, init_noise=init_noise * sigma, q_tol=q_tol,

@@ -17,6 +17,7 @@ from ..errors import ConfigError
 from ..models import RecurrentModel, run
 from ..objectives.data_constrained import recording_columns
 from ..tasks import Task
+from ..tasks.compiled import sample_batch
 
 if TYPE_CHECKING:
     from .analyses import NetworkContext
@@ -27,7 +28,7 @@ __all__ = ["neural_fit"]
 def _behaviour(model: RecurrentModel, task: Task, n_trials: int) -> tuple[float, float]:
     """MSE of the behavioural outputs and ``R² = 1 − MSE / Var(targets)`` over the scored entries."""
     nb, _ = recording_columns(task)
-    batch = task.sample(jax.random.PRNGKey(2025), n_trials)
+    batch = sample_batch(task, jax.random.PRNGKey(2025), n_trials)
     _, out = run(model, batch.inputs)
     y, m, o = (np.asarray(a)[..., :nb] for a in (batch.targets, batch.mask, out))
     mse = float((m * (o - y) ** 2).sum() / max(m.sum(), 1.0))

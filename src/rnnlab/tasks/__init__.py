@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from .._registry import format_validation_error, unknown_name_error
 from ._base import Batch, Task
+from .compiled import sample_batch
 from .adding import Adding
 from .context_decision import ContextDecision
 from .copy_task import Copy
@@ -54,7 +55,7 @@ __all__ = [
     "PerceptualDecision", "ContextDecision", "DelayMatchSample", "GoNogo", "ReadySetGo",
     "HMM", "Reaching", "LineDrawing", "Recorded",
     "StreamingParity", "Copy", "Adding", "SelectiveCopy",
-    "MultiTask", "multitask", "plot_examples", "NeuroGym", "from_neurogym",
+    "MultiTask", "multitask", "plot_examples", "NeuroGym", "from_neurogym", "sample_batch",
 ]
 
 

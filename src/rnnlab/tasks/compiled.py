@@ -1,0 +1,40 @@
+"""``sample_batch``: a task's sampler as one compiled program, for samples drawn outside ``jit``.
+
+Called outside a compiled program, ``task.sample(key, n)`` runs operation by operation and JAX
+compiles each operation on its first use in a process: seconds for one task and batch size,
+paid again in every process (a sweep's workers, each command-line call). Compiled as one
+program it costs one compilation, which JAX's persistent compilation cache
+(``rnnlab._compilation_cache``) then spares later processes. Training samples inside its own
+compiled step and does not go through here; the analyses, reports and exports do.
+
+The batch is the same draw as ``task.sample(key, n)``: the same keys and the same random
+bits; floating-point values may differ from the uncompiled call in the last bit where XLA
+fuses operations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import equinox as eqx
+
+from ._base import Batch, Task
+
+
+@eqx.filter_jit
+def _sample(task: Task, key: Any, n: int) -> Batch:
+    return task.sample(key, n)
+
+
+def sample_batch(task: Task, key: Any, n: int) -> Batch:
+    """``task.sample(key, n)`` compiled once per task and ``n``.
+
+    A task whose parameters cannot be hashed (a dict among them) cannot be a static argument
+    of a compiled program; it is sampled uncompiled.
+    """
+    try:
+        return _sample(task, key, int(n))
+    except TypeError as e:
+        if "hash" not in str(e):
+            raise
+        return task.sample(key, n)
