@@ -5,11 +5,12 @@ compiles each operation on its first use in a process: seconds for one task and 
 paid again in every process (a sweep's workers, each command-line call). Compiled as one
 program it costs one compilation, which JAX's persistent compilation cache
 (``rnnlab._compilation_cache``) then spares later processes. Training samples inside its own
-compiled step and does not go through here; the analyses, reports and exports do.
+compiled step and does not go through here; the analyses and the report pages do.
 
 The batch is the same draw as ``task.sample(key, n)``: the same keys and the same random
-bits; floating-point values may differ from the uncompiled call in the last bit where XLA
-fuses operations.
+bits; floating-point values may differ from the uncompiled call in their last bits where XLA
+fuses operations. ``rnnlab.export.activity`` therefore keeps ``task.sample``: its batch is
+documented as that call's, bit for bit.
 """
 
 from __future__ import annotations
