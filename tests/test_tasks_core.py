@@ -13,17 +13,11 @@ def _np(b):
     return {k: np.asarray(v) for k, v in (("inputs", b.inputs), ("targets", b.targets), ("mask", b.mask))}
 
 
-def _jit_sample(task, seed, batch_size):
-    """A batch from ``task``'s sampler compiled as training runs it (under ``jit``): one compile
-    per generated task instead of one per operation, which made these generated cases slow."""
-    return jax.jit(task.sample, static_argnums=1)(jax.random.PRNGKey(seed), batch_size)
-
-
 @settings(max_examples=8, deadline=None)
 @given(n_bits=st.integers(1, 4), p=st.floats(0.02, 0.5), n_steps=st.integers(5, 40), seed=st.integers(0, 10**6))
 def test_flipflop_holds_sign_of_last_pulse(n_bits, p, n_steps, seed):
     task = tasks.get("flipflop", n_bits=n_bits, p=p, n_steps=n_steps, noise=0.1)
-    b = _jit_sample(task, seed, 4)
+    b = tasks.sample_batch(task, jax.random.PRNGKey(seed), 4)
     pulses, targets = np.asarray(b.info["pulses"]), np.asarray(b.targets)
     expected = np.zeros_like(pulses)
     for i in range(pulses.shape[0]):
@@ -81,7 +75,7 @@ def _check_memory_batch(task, b, rule):
 @given(n=st.integers(1, 9), heads=st.sampled_from(["single", "multi"]), seed=st.integers(0, 10**6))
 def test_nparity_label_is_parity_of_last_n_bits(n, heads, seed):
     task = tasks.get("nparity", n=n, heads=heads)
-    b = _jit_sample(task, seed, 16)
+    b = tasks.sample_batch(task, jax.random.PRNGKey(seed), 16)
     _check_memory_batch(task, b, lambda seq, k: int(seq[-k:].sum() % 2))
 
 
@@ -89,7 +83,7 @@ def test_nparity_label_is_parity_of_last_n_bits(n, heads, seed):
 @given(n=st.integers(1, 9), heads=st.sampled_from(["single", "multi"]), seed=st.integers(0, 10**6))
 def test_ndms_label_is_match_of_bit_n_back(n, heads, seed):
     task = tasks.get("ndms", n=n, heads=heads)
-    b = _jit_sample(task, seed, 16)
+    b = tasks.sample_batch(task, jax.random.PRNGKey(seed), 16)
     _check_memory_batch(task, b, lambda seq, k: int(seq[-k] == seq[-1]))
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import equinox as eqx
 import matplotlib
 
 matplotlib.use("Agg")

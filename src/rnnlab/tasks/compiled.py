@@ -30,12 +30,11 @@ def _sample(task: Task, key: Any, n: int) -> Batch:
 def sample_batch(task: Task, key: Any, n: int) -> Batch:
     """``task.sample(key, n)`` compiled once per task and ``n``.
 
-    A task whose parameters cannot be hashed (a dict among them) cannot be a static argument
-    of a compiled program; it is sampled uncompiled.
+    The task is a static argument of the compiled program, so it must be hashable; one whose
+    parameters cannot be hashed (a dict among them) is sampled uncompiled.
     """
     try:
-        return _sample(task, key, int(n))
-    except TypeError as e:
-        if "hash" not in str(e):
-            raise
+        hash(task)
+    except TypeError:
         return task.sample(key, n)
+    return _sample(task, key, int(n))

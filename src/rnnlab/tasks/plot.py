@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import jax
 import numpy as np
 
 from ._base import Task
+from .compiled import sample_batch
 
 _MAX_LINES = 10  # channels drawn per panel (and named in the legend); more are summarised
 
@@ -28,7 +28,7 @@ def plot_examples(task: Task, key, n: int = 3, path: str | Path | None = None) -
     import matplotlib.pyplot as plt
 
     path = Path(path if path is not None else f"{task.name}_examples.png")
-    batch = jax.jit(lambda k: task.sample(k, n))(key)
+    batch = sample_batch(task, key, n)
     inputs, targets, mask = (np.asarray(a) for a in (batch.inputs, batch.targets, batch.mask))
     dt, unit = task.clock()
     T = inputs.shape[1]
