@@ -60,7 +60,8 @@ TARGETS: dict[str, tuple[str, float]] = {
 
 #: the scripts run by default, in this order
 BENCHMARKS = ["train_step", "step_profile", "scan_unroll", "leaky_vjp", "lstm_vjp", "gru_vjp", "ensemble",
-              "ensemble_product", "cli_startup", "study_rate", "run_page", "models", "run_layout", "prefix_scan",
+              "ensemble_product", "ensemble_compaction", "cli_startup", "study_rate", "run_page", "models", "run_layout",
+              "prefix_scan",
               "jacobian_diagonal", "host_devices", "fixed_points", "parallel", "tasks", "timescales"]
 #: scripts run only when named (``--only``), with the reason
 OPT_IN = {

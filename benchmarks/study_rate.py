@@ -19,14 +19,17 @@ The stages are timed by wrapping the three functions where ``rnnlab.sweep.runner
 them (its module attributes), so the sweep runs unmodified. JAX's persistent compilation
 cache is used as a user's run would find it (``RNNLAB_NO_CACHE=1`` switches it off).
 
-``--quick``: a smoke run of the plumbing: 2 sizes × 3 seeds, 60 steps.
+``--quick``: a smoke run of the plumbing: 2 sizes × 3 seeds, 60 steps. ``--keep DIR``: run in
+``DIR`` (which must not exist) instead of a temporary folder, and leave the sweep there for
+profiling its stages afterwards.
 
-    python benchmarks/study_rate.py [--sweep examples/sweep_degeneracy.yaml] [--workers K] [--quick]
+    python benchmarks/study_rate.py [--sweep examples/sweep_degeneracy.yaml] [--workers K] [--quick] [--keep DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
 import time
 from pathlib import Path
@@ -80,13 +83,16 @@ def _profile_largest_group(sweep: Path, root: Path) -> dict[str, float]:
     return {**calls.seconds, "total": total, "group": label}
 
 
-def run(quick: bool = False, sweep: Path = SWEEP, workers: int | None = None) -> list[dict]:
+def run(quick: bool = False, sweep: Path = SWEEP, workers: int | None = None, keep: Path | None = None) -> list[dict]:
     """Rows ``study_rate.rate`` (networks per minute, end to end) and ``study_rate.<stage>``
     (seconds per stage, with its share of the whole)."""
     spec = yaml.safe_load(Path(sweep).read_text())
     if quick:
         spec = _quick_spec(spec)
-    with tempfile.TemporaryDirectory(prefix="rnnlab-study-rate-") as d:
+    if keep is not None:
+        Path(keep).mkdir(parents=True)  # refuses an existing folder: the rate is from nothing trained
+    with (contextlib.nullcontext(str(keep)) if keep is not None
+          else tempfile.TemporaryDirectory(prefix="rnnlab-study-rate-")) as d:
         path = Path(d) / "sweep.yaml"
         path.write_text(yaml.safe_dump(spec, sort_keys=False))
         t0 = time.perf_counter()
@@ -122,6 +128,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sweep", type=Path, default=SWEEP, help="sweep file (default: the degeneracy study)")
     ap.add_argument("--workers", type=int, default=None, help="local worker processes (default: cores)")
+    ap.add_argument("--keep", type=Path, default=None, help="run in this new folder and leave the sweep there")
     _report.cli(run, ap)
 
 

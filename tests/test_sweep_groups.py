@@ -36,14 +36,22 @@ def test_unknown_group_analysis_is_named(tmp_path):
         load_sweep(_write(tmp_path, {**SPEC, "group_analyses": ["cka"]}))
 
 
-def test_degeneracy_per_group_matches_a_direct_computation_and_is_not_redone(tmp_path):
-    path = _write(tmp_path, SPEC)
+def test_degeneracy_per_group_matches_a_direct_computation_and_is_not_redone(tmp_path, monkeypatch):
+    """Three groups on two workers: once the second group is trained, one core idles while the
+    third trains, and a trained group's analysis runs there (``IdleCoreAnalyses``); the others
+    run after training. Every group's result must be the direct computation's."""
+    from rnnlab.sweep import _idle_analyses
+
+    early = []
+    wait = _idle_analyses.IdleCoreAnalyses.wait
+    monkeypatch.setattr(_idle_analyses.IdleCoreAnalyses, "wait", lambda self: early.extend(wait(self)) or early)
+    path = _write(tmp_path, {**SPEC, "grid": {"model.params.hidden_size": [4, 5, 6]}})
     root = tmp_path / "runs"
-    run_sweep(path, root, workers=1, progress=False)
+    run_sweep(path, root, workers=2, progress=False)
     spec, runs = load_sweep(path)
     d = sweep_dir(spec, root)
     groups = sorted({r.group for r in runs})
-    assert len(groups) == 2
+    assert len(groups) == 3 and len(early) == 1 and early[0] in groups
     for g in groups:
         ids = [r.id for r in runs if r.group == g]
         res = DegeneracyResult.load(d / "groups" / g / "degeneracy")
@@ -55,12 +63,12 @@ def test_degeneracy_per_group_matches_a_direct_computation_and_is_not_redone(tmp
         assert res.weights > 0 and res.weight_null == 0  # different seeds, different weights
         assert np.allclose(res.dsa_distances, res.dsa_distances.T)
     rows = {r["group"]: r for r in sweep_group_rows(path, root)}
-    assert {r["model.params.hidden_size"] for r in rows.values()} == {5, 6}
+    assert {r["model.params.hidden_size"] for r in rows.values()} == {4, 5, 6}
     assert all(r["networks"] == 3 and r["degeneracy.dynamics"] > 0 for r in rows.values())
     page = (d / "index.html").read_text()
     for src in re.findall(r"src='([^']+)'", page):
         assert (d / src).is_file(), src
-    assert "trend.png" in page and page.count("degeneracy.png") == 2
+    assert "trend.png" in page and page.count("degeneracy.png") == 3
 
     stamps = {g: (d / "groups" / g / "degeneracy.json").stat().st_mtime_ns for g in groups}
     run_sweep(path, root, workers=1, progress=False)  # everything done: nothing recomputed

@@ -45,6 +45,28 @@ def analyse_groups(
 ) -> list[str]:
     """Run the sweep's group analyses on every complete group not yet analysed, up to
     ``workers`` groups at a time in spawned processes; returns the groups done."""
+    jobs = group_jobs(spec, runs, d)
+    if not jobs:
+        return []
+    if workers <= 1 or len(jobs) == 1:
+        results = map(_analyse_group, jobs)
+        return [_report(g, on_group) for g in results]
+    # Not pinned to a share of the cores as training workers are (``executors._worker_pool``):
+    # analyses use every core they are given (BLAS, XLA), and the last group of a sweep often
+    # runs alone; pinned, the 200-network study's analyses took 29.6 min instead of 21.8.
+    ctx = mp.get_context("spawn")  # JAX is not fork-safe
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
+        return [_report(g, on_group) for g in pool.map(_analyse_group, jobs)]
+
+
+GroupJob = tuple[str, str, list[str], list[str], list[str]]  # (sweep folder, group, run ids, names, analyses)
+
+
+def group_jobs(spec: SweepSpec, runs: list[SweepRun], d: Path) -> list[GroupJob]:
+    """The group analyses of ``runs`` still to do: one job per group whose runs have all
+    finished and whose results are missing or out of date, largest groups first (their
+    networks' stored size: the analyses' cost grows with it), so that a small group, not a
+    large one, runs last while the other workers are idle."""
     if not spec.group_analyses:
         return []
     status = {r["id"]: r["status"] for r in catalog.query(d)}
@@ -57,20 +79,8 @@ def analyse_groups(
         if todo:
             names = [f"s{r.config.seed}" for r in members]
             jobs.append((str(d), group, ids, names, todo))
-    if not jobs:
-        return []
-    # largest groups first (their networks' stored size: the analyses' cost grows with it), so
-    # that a small group, not a large one, runs last while the other workers are idle
     jobs.sort(key=lambda job: -sum(_model_bytes(Path(job[0]) / i) for i in job[2]))
-    if workers <= 1 or len(jobs) == 1:
-        results = map(_analyse_group, jobs)
-        return [_report(g, on_group) for g in results]
-    # Not pinned to a share of the cores as training workers are (``executors._worker_pool``):
-    # analyses use every core they are given (BLAS, XLA), and the last group of a sweep often
-    # runs alone; pinned, the 200-network study's analyses took 29.6 min instead of 21.8.
-    ctx = mp.get_context("spawn")  # JAX is not fork-safe
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
-        return [_report(g, on_group) for g in pool.map(_analyse_group, jobs)]
+    return jobs
 
 
 def _model_bytes(run_dir: Path) -> int:
@@ -84,7 +94,7 @@ def _report(group: str, on_group: Callable[[str], None] | None) -> str:
     return group
 
 
-def _analyse_group(job: tuple[str, str, list[str], list[str], list[str]]) -> str:
+def _analyse_group(job: GroupJob) -> str:
     """Load one group's networks from their run directories and write each analysis."""
     d, group, ids, names, todo = job
     d = Path(d)

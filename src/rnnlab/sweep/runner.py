@@ -22,6 +22,7 @@ from ..store._lock import run_lock
 from ..store._paths import writable_root
 from ..store.run import write_finished_run
 from ..train import History
+from ._idle_analyses import IdleCoreAnalyses
 from ._progress import Bar as _Bar
 from .analysis_pass import analyse_runs
 from .executors import check_ray, run_local, run_ray
@@ -110,10 +111,13 @@ def _run_spec(spec, runs, d, ray, workers, progress, on_group) -> None:
     payloads = _groups(todo, spec)
     configs = {r.id: r.config for r in runs}
     n_workers = workers or os.cpu_count() or 1
+    # group analyses on the cores idle while the last groups train (local workers, seeds grouped)
+    idle = (IdleCoreAnalyses(spec, runs, d, n_workers)
+            if payloads and not ray and n_workers > 1 and spec.group_seeds and spec.group_analyses else None)
     if payloads:
         stream = run_ray(payloads, ray) if ray else run_local(payloads, n_workers)
         with _Bar(progress, len(runs), len(runs) - len(todo), "train") as bar:
-            for _, results in stream:
+            for n_trained, (group, results) in enumerate(stream, 1):
                 for res in results:
                     if "model" in res:
                         write_finished_run(d, res["id"], configs[res["id"]], res["model"],
@@ -123,7 +127,11 @@ def _run_spec(spec, runs, d, ray, workers, progress, on_group) -> None:
                     else:
                         catalog.update(d, res["id"], status="failed", metrics=res["summary"])
                     bar.advance()
+                if idle is not None:
+                    idle.trained(group, len(payloads) - n_trained)
     analyse_runs(spec.analyses, runs, d, workers=1 if ray else n_workers, progress=progress)
+    if idle is not None:
+        idle.wait()
     if on_group is not None or not progress or not spec.group_analyses:
         analyse_groups(spec, runs, d, on_group=on_group, workers=1 if ray else n_workers)
         return

@@ -275,33 +275,89 @@ def make_step(
     return train_step
 
 
-def _program(task: Task, opt, sizes: tuple, state: TrainState, eval_index, max_steps, objective: Objective):
-    """``eval_every`` training steps then one evaluation on a fresh batch (one member).
-
-    ``sizes = (batch_size, eval_every, eval_batch_size, solver, remat)`` (see ``_run``). The
-    evaluation loss is the objective's on the evaluation batch (without the regulariser).
-    """
-    batch_size, eval_every, eval_batch_size, solver, remat = sizes
+def _train_chunk(task: Task, opt, sizes: tuple, state: TrainState, max_steps, objective: Objective):
+    """``eval_every`` training steps of one member -> ``(state, mean training loss)`` (the mean
+    over the steps applied; 0 when none was)."""
+    batch_size, eval_every, _, solver, remat = sizes
     train_step = make_step(task, opt, batch_size, solver, remat, objective)
     state, (losses, went) = jax.lax.scan(lambda s, _: train_step(s, max_steps), state, None, length=eval_every)
-    train_loss = losses.sum() / jnp.maximum(went.sum(), 1)
+    return state, losses.sum() / jnp.maximum(went.sum(), 1)
+
+
+def _evaluate(task: Task, sizes: tuple, state: TrainState, eval_index, objective: Objective):
+    """One member's evaluation on a fresh batch: ``(loss, metric, head metrics)``. The loss is
+    the objective's on the evaluation batch (without the regulariser)."""
+    _, _, eval_batch_size, solver, _ = sizes
     k_eval = jax.random.fold_in(jax.random.fold_in(state.key, _EVAL), eval_index)
     batch = task.sample(k_eval, eval_batch_size, state.level)
     activity, outputs = _run(state.model, batch.inputs, k_eval, solver)
     ev_loss = objective(state.model, task, batch, activity, outputs, jax.random.fold_in(k_eval, _OBJECTIVE))
-    metrics = (train_loss, ev_loss, task.metric(outputs, batch), task.head_metrics(outputs, batch))
-    return state, metrics
+    return ev_loss, task.metric(outputs, batch), task.head_metrics(outputs, batch)
+
+
+def _program(task: Task, opt, sizes: tuple, state: TrainState, eval_index, max_steps, objective: Objective):
+    """``eval_every`` training steps then one evaluation on a fresh batch (one member).
+
+    ``sizes = (batch_size, eval_every, eval_batch_size, solver, remat)`` (see ``_run``).
+    """
+    state, train_loss = _train_chunk(task, opt, sizes, state, max_steps, objective)
+    return state, (train_loss, *_evaluate(task, sizes, state, eval_index, objective))
+
+
+def _ensemble_program(task: Task, opt, sizes: tuple, state: TrainState, eval_index, max_steps, objective: Objective,
+                      rows, per_member: bool):
+    """``_program`` for every member of an ensemble, training only the members ``rows``.
+
+    ``rows [B]`` (``B ≤ E``, distinct) holds the members still training, padded with stopped
+    ones: they are gathered into a batch of ``B``, trained, and written back, so once members
+    stop the others' steps cost a batch of ``B`` instead of ``E`` (a stopped member's step
+    changes nothing, ``make_step``). Every member is evaluated, as before it stopped, and a
+    member not in ``rows`` reports a training loss of 0 like a stopped one. ``rows=None``:
+    all members in place (no gather).
+    """
+    obj_axis = 0 if per_member else None
+    train = eqx.filter_vmap(_train_chunk, in_axes=(None, None, None, 0, None, obj_axis))
+    if rows is None:
+        state, train_loss = train(task, opt, sizes, state, max_steps, objective)
+    else:
+        take = lambda tree: jax.tree.map(lambda x: x[rows] if eqx.is_array(x) else x, tree)  # noqa: E731
+        sub, sub_loss = train(task, opt, sizes, take(state), max_steps, take(objective) if per_member else objective)
+        state = jax.tree.map(lambda x, y: x.at[rows].set(y) if eqx.is_array(x) else x, state, sub)
+        train_loss = jnp.zeros(state.step.shape, sub_loss.dtype).at[rows].set(sub_loss)
+    evaluate = eqx.filter_vmap(_evaluate, in_axes=(None, None, 0, None, obj_axis))
+    return state, (train_loss, *evaluate(task, sizes, state, eval_index, objective))
 
 
 # Module-level jitted programs: task, optimiser and sizes are hashable static arguments,
 # so repeated ``train`` calls with the same settings and model structure reuse the compiled code.
 _single_program = eqx.filter_jit(_program)
-# the objective is shared by all members, or (``per_member``) holds one set of arrays per member
-_ensemble_programs = {
-    per_member: eqx.filter_jit(eqx.filter_vmap(_program, in_axes=(None, None, None, 0, None, None, 0 if per_member
-                                                                  else None)))
-    for per_member in (False, True)
-}
+# the objective is shared by all members, or (``per_member``) holds one set of arrays per member;
+# one compilation per batch size of members trained (``_training_rows``)
+_ensemble_program_jit = eqx.filter_jit(_ensemble_program)
+
+#: train only the members still training once at most half of the ensemble is (``_training_rows``)
+_COMPACT = True
+
+
+def _training_rows(state: TrainState, max_steps: int) -> np.ndarray | None:
+    """The members an ensemble's next chunk trains: ``None`` (all, in place) while more than half
+    are still training, else those still training padded with stopped ones to the next power of
+    two. Powers of two bound the compilations at ``log2 E`` and the padding at half the batch.
+
+    Why: a study's seeds converge at different steps (in a 50-seed degeneracy group the last
+    one needed twice the median's steps) and a vmapped step costs about in proportion to its
+    members, stopped ones included (``benchmarks/ensemble_compaction.py`` measures both). A
+    member's numbers do not depend on the others', so it trains the same in a smaller batch
+    (to float reassociation, as any ensemble member against its own run, ``tests/test_train.py``).
+    """
+    if not _COMPACT or len(jax.local_devices()) > 1:  # sharded members: leave the layout alone
+        return None
+    training = ~(_np(state.done) | _np(state.failed)) & (_np(state.step) < max_steps)
+    E, n = training.size, int(training.sum())
+    B = 1 << max(n - 1, 0).bit_length()  # the next power of two >= n
+    if n == 0 or B >= E:
+        return None
+    return np.concatenate([np.flatnonzero(training), np.flatnonzero(~training)[: B - n]]).astype(np.int32)
 
 
 def _np(x) -> np.ndarray:
@@ -400,15 +456,20 @@ def train(
         state = shard_members(state, E)
     n_total = math.ceil(cfg.steps / cfg.eval_every)
     t0 = time.perf_counter() - (history.wall_time[-1] if history.wall_time else 0.0)
-    program = _ensemble_programs[objective.per_member] if vmapped else _single_program
     sizes = (cfg.batch_size, cfg.eval_every, cfg.eval_batch_size, _solver(cfg), _remat(cfg))
     bar = _Progress(progress, cfg.steps, task.metric_name)
     with bar:
         while n_evals < n_total and not np.all(_np(state.done) | _np(state.failed)):
             stage_n = int(_np(state.level)[~(_np(state.done) | _np(state.failed))].max()) if cur else 0
             stage = curricula.stage_task(task, cur, stage_n) if cur else task
-            state, (tr_loss, ev_loss, metric, heads) = program(
-                stage, opt, sizes, state, jnp.asarray(n_evals), jnp.asarray(cfg.steps), objective)
+            if vmapped:
+                rows = _training_rows(state, cfg.steps)
+                state, (tr_loss, ev_loss, metric, heads) = _ensemble_program_jit(
+                    stage, opt, sizes, state, jnp.asarray(n_evals), jnp.asarray(cfg.steps), objective,
+                    None if rows is None else jnp.asarray(rows), objective.per_member)
+            else:
+                state, (tr_loss, ev_loss, metric, heads) = _single_program(
+                    stage, opt, sizes, state, jnp.asarray(n_evals), jnp.asarray(cfg.steps), objective)
             n_evals += 1
             state = _after_eval(state, history, cfg, task, cur, vmapped, tr_loss, ev_loss, metric, heads,
                                 passed_models)
