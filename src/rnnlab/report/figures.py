@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import equinox as eqx
 import matplotlib
 
 matplotlib.use("Agg")
@@ -39,6 +40,7 @@ def time_axis(task: Task) -> tuple[float, str]:
     return dt, "time (task units)"
 
 
+@eqx.filter_jit
 def _run(model: RecurrentModel, inputs, key):
     return run(model, inputs, key)
 
