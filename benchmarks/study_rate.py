@@ -17,7 +17,8 @@ into
 
 The stages are timed by wrapping the three functions where ``rnnlab.sweep.runner`` calls
 them (its module attributes), so the sweep runs unmodified. JAX's persistent compilation
-cache is used as a user's run would find it (``RNNLAB_NO_CACHE=1`` switches it off).
+cache is used as a user's run would find it: a study run again, or one whose programs another
+run compiled, finds them there (``study_rate_cold.py`` measures a first run, with it off).
 
 ``--quick``: a smoke run of the plumbing: 2 sizes × 3 seeds, 60 steps. ``--keep DIR``: run in
 ``DIR`` (which must not exist) instead of a temporary folder, and leave the sweep there for
@@ -83,9 +84,10 @@ def _profile_largest_group(sweep: Path, root: Path) -> dict[str, float]:
     return {**calls.seconds, "total": total, "group": label}
 
 
-def run(quick: bool = False, sweep: Path = SWEEP, workers: int | None = None, keep: Path | None = None) -> list[dict]:
-    """Rows ``study_rate.rate`` (networks per minute, end to end) and ``study_rate.<stage>``
-    (seconds per stage, with its share of the whole)."""
+def run(quick: bool = False, sweep: Path = SWEEP, workers: int | None = None, keep: Path | None = None,
+        prefix: str = "study_rate", note: str = "") -> list[dict]:
+    """Rows ``<prefix>.rate`` (networks per minute, end to end) and ``<prefix>.<stage>``
+    (seconds per stage, with its share of the whole); ``note`` ends each row's label."""
     spec = yaml.safe_load(Path(sweep).read_text())
     if quick:
         spec = _quick_spec(spec)
@@ -108,19 +110,19 @@ def run(quick: bool = False, sweep: Path = SWEEP, workers: int | None = None, ke
     rate = n / (total / 60)
     status = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
     print(f"{spec['name']}: {n} networks ({status}) in {total:.1f} s -> {rate:.1f} networks/min")
-    rows = [_report.row("study_rate.rate", f"{spec['name']} ({n} networks), end to end", rate, "networks/min",
+    rows = [_report.row(f"{prefix}.rate", f"{spec['name']} ({n} networks), end to end{note}", rate, "networks/min",
                         seconds=total, statuses=dict(counts))]
     for stage, secs in spans.items():
         print(f"    {LABELS[stage]:22s} {secs:8.1f} s  {secs / total:6.1%}")
-        rows.append(_report.row(f"study_rate.{stage}", f"{spec['name']}: {LABELS[stage]}", secs, "s",
+        rows.append(_report.row(f"{prefix}.{stage}", f"{spec['name']}: {LABELS[stage]}{note}", secs, "s",
                                 share=secs / total))
     if parts:
         whole, group = parts.pop("total"), parts.pop("group")
         print(f"  the degeneracy analysis of group {group} alone: {whole:.1f} s, of which")
         for name, secs in parts.items():
             print(f"    {PARTS[name]:40s} {secs:8.1f} s  {secs / whole:6.1%}")
-            rows.append(_report.row(f"study_rate.group_part.{name}", f"{spec['name']}, group ({group}) "
-                                    f"analysed alone: {PARTS[name]}", secs, "s", share=secs / whole))
+            rows.append(_report.row(f"{prefix}.group_part.{name}", f"{spec['name']}, group ({group}) "
+                                    f"analysed alone: {PARTS[name]}{note}", secs, "s", share=secs / whole))
     return rows
 
 
