@@ -40,11 +40,14 @@ def test_degeneracy_per_group_matches_a_direct_computation_and_is_not_redone(tmp
     """Three groups on two workers: once the second group is trained, one core idles while the
     third trains, and a trained group's analysis runs there (``IdleCoreAnalyses``); the others
     run after training. Every group's result must be the direct computation's."""
-    from rnnlab.sweep import _idle_analyses
+    from rnnlab.sweep import _idle_analyses, runner
 
     early = []
     wait = _idle_analyses.IdleCoreAnalyses.wait
     monkeypatch.setattr(_idle_analyses.IdleCoreAnalyses, "wait", lambda self: early.extend(wait(self)) or early)
+    reported = []  # a caller's on_group hears of every group, those analysed early included
+    run_spec = runner.run_spec
+    monkeypatch.setattr(runner, "run_spec", lambda *a, **kw: run_spec(*a, **kw, on_group=reported.append))
     path = _write(tmp_path, {**SPEC, "grid": {"model.params.hidden_size": [4, 5, 6]}})
     root = tmp_path / "runs"
     run_sweep(path, root, workers=2, progress=False)
@@ -52,6 +55,7 @@ def test_degeneracy_per_group_matches_a_direct_computation_and_is_not_redone(tmp
     d = sweep_dir(spec, root)
     groups = sorted({r.group for r in runs})
     assert len(groups) == 3 and len(early) == 1 and early[0] in groups
+    assert sorted(reported) == groups
     for g in groups:
         ids = [r.id for r in runs if r.group == g]
         res = DegeneracyResult.load(d / "groups" / g / "degeneracy")

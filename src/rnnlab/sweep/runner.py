@@ -130,13 +130,15 @@ def _run_spec(spec, runs, d, ray, workers, progress, on_group) -> None:
                 if idle is not None:
                     idle.trained(group, len(payloads) - n_trained)
     analyse_runs(spec.analyses, runs, d, workers=1 if ray else n_workers, progress=progress)
-    if idle is not None:
-        idle.wait()
+    early = idle.wait() if idle is not None else []  # groups analysed while others trained
+    if on_group is not None:
+        for group in early:
+            on_group(group)
     if on_group is not None or not progress or not spec.group_analyses:
         analyse_groups(spec, runs, d, on_group=on_group, workers=1 if ray else n_workers)
         return
     n_groups = len({r.group for r in runs})
-    with _Bar(True, n_groups, 0, "group analyses") as bar:
+    with _Bar(True, n_groups, len(early), "group analyses") as bar:
         analyse_groups(spec, runs, d, on_group=lambda g: bar.advance(), workers=1 if ray else n_workers)
         bar.finish()
 
