@@ -61,9 +61,9 @@ TARGETS: dict[str, tuple[str, float]] = {
 
 #: the scripts run by default, in this order
 BENCHMARKS = ["train_step", "step_profile", "scan_unroll", "leaky_vjp", "lstm_vjp", "gru_vjp", "ensemble",
-              "ensemble_product", "ensemble_compaction", "cli_startup", "study_rate", "study_rate_cold", "run_page", "models", "run_layout",
-              "prefix_scan",
-              "jacobian_diagonal", "host_devices", "fixed_points", "parallel", "tasks", "timescales"]
+              "ensemble_product", "ensemble_compaction", "cli_startup", "study_rate", "study_rate_cold", "run_page",
+              "models", "run_layout", "prefix_scan", "jacobian_diagonal", "host_devices", "fixed_points", "parallel",
+              "tasks", "timescales"]
 #: scripts run only when named (``--only``), with the reason
 OPT_IN = {
     "task_training": "trains seven tasks to their thresholds (hours): a training check, not a speed figure",
