@@ -22,8 +22,21 @@ task = tasks.get("flipflop", n_bits=2, n_steps=20)
 res = train(models.config("leaky_rnn", hidden_size=8), task, key=3, ensemble=4, steps=6, eval_every=3,
             batch_size=8, eval_batch_size=16, lr=1e-2, progress=False)
 W = res.model.W
-print(json.dumps({"devices": len(jax.devices()), "flags": os.environ["XLA_FLAGS"], "shards": len({s.device for s in W.addressable_shards}),
-                  "W": np.asarray(W).tolist(), "loss": res.history.train_loss}))
+
+import equinox as eqx
+from rnnlab.train import TrainConfig, loop
+
+def compacted(E):  # the rows an ensemble of E trains once only member 0 is still training
+    st = loop.initial_state(models.config("leaky_rnn", hidden_size=8), task, TrainConfig(ensemble=E, steps=6),
+                            jax.random.PRNGKey(0))
+    st = eqx.tree_at(lambda s: s.done, loop.shard_members(st, E), jax.numpy.arange(E) > 0)
+    rows = loop._training_rows(st, 6)
+    return None if rows is None else rows.tolist()
+
+print(json.dumps({"devices": len(jax.devices()), "flags": os.environ["XLA_FLAGS"],
+                  "shards": len({s.device for s in W.addressable_shards}), "W": np.asarray(W).tolist(),
+                  "loss": res.history.train_loss,
+                  "compacted": {E: compacted(E) for E in (3, 4)}}))
 """
 
 
@@ -45,6 +58,10 @@ def test_members_sharded_over_two_host_devices_match_one_device():
     np.testing.assert_allclose(two["W"], one["W"], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(two["loss"], one["loss"], rtol=1e-5)
     assert "--xla_cpu_multi_thread_eigen=false" in two["flags"]
+    # members still training train alone (``loop._training_rows``) unless they are sharded: on
+    # two devices an ensemble of 4 is split over both and keeps its layout; one of 3 is not split
+    assert one["compacted"] == {"3": [0], "4": [0]}
+    assert two["compacted"] == {"3": [0], "4": None}
 
 
 def test_use_host_devices_keeps_a_count_the_user_set_and_defaults_to_the_cores():

@@ -350,7 +350,7 @@ def _training_rows(state: TrainState, max_steps: int) -> np.ndarray | None:
     member's numbers do not depend on the others', so it trains the same in a smaller batch
     (to float reassociation, as any ensemble member against its own run, ``tests/test_train.py``).
     """
-    if not _COMPACT or len(jax.local_devices()) > 1:  # sharded members: leave the layout alone
+    if not _COMPACT or _sharded(state):  # members spread over devices: leave their layout alone
         return None
     training = ~(_np(state.done) | _np(state.failed)) & (_np(state.step) < max_steps)
     E, n = training.size, int(training.sum())
@@ -358,6 +358,12 @@ def _training_rows(state: TrainState, max_steps: int) -> np.ndarray | None:
     if n == 0 or B >= E:
         return None
     return np.concatenate([np.flatnonzero(training), np.flatnonzero(~training)[: B - n]]).astype(np.int32)
+
+
+def _sharded(state: TrainState) -> bool:
+    """Whether the members are spread over several devices (``shard_members``)."""
+    sharding = getattr(state.step, "sharding", None)
+    return sharding is not None and len(sharding.device_set) > 1
 
 
 def _np(x) -> np.ndarray:
@@ -552,7 +558,8 @@ def _after_eval(
         finished = passed & (level >= cur.max_n)
         for e in np.flatnonzero(passed & ~finished):
             history.stages.append(
-                {"member": int(e), "n": int(new_level[e]), "step": int(steps[e]), "taus": _taus(state.model, e, vmapped)}
+                {"member": int(e), "n": int(new_level[e]), "step": int(steps[e]),
+                 "taus": _taus(state.model, e, vmapped)}
             )
         level = np.where(live, new_level, level)
         newly_done = finished
