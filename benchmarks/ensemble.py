@@ -58,10 +58,11 @@ def rnnlab_step(N, T, B, E, repeats, scanned=20, min_seconds=3.0):
     import jax
     import jax.numpy as jnp
 
-    from rnnlab.train import make_step
+    from rnnlab.train import TrainConfig, make_step
 
     task, opt, state = _setup(N, T, B, E)
-    step = make_step(task, opt, B, remat=E > 1)  # as ``train`` does (TrainConfig.remat)
+    remat = TrainConfig(ensemble=E if E > 1 else None).uses_remat(state.model)  # as ``train`` does
+    step = make_step(task, opt, B, remat=remat)
     budget = jnp.asarray(10**9)
     one = eqx.filter_vmap(step, in_axes=(0, None)) if E > 1 else step
     fn = eqx.filter_jit(lambda s: jax.lax.scan(lambda s, _: one(s, budget), s, None, length=scanned))

@@ -59,7 +59,8 @@ def measure(name: str, params: dict, N: int, T: int, B: int, repeats: int) -> tu
     opt = make_optimizer(cfg)
     state = initial_state(models.config(name, hidden_size=N, **params), task, cfg, jax.random.PRNGKey(0), opt)
     budget = jnp.asarray(10**9)
-    compiled = eqx.filter_jit(make_step(task, opt, B)).lower(state, budget).compile()
+    step = make_step(task, opt, B, remat=cfg.uses_remat(state.model))  # as train does
+    compiled = eqx.filter_jit(step).lower(state, budget).compile()
     mem = compiled.compiled.memory_analysis()
     peak = mem.argument_size_in_bytes + mem.output_size_in_bytes + mem.temp_size_in_bytes
     state, (loss, _) = compiled(state, budget)

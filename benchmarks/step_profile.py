@@ -47,11 +47,12 @@ def _rnnlab_programs(model: str, T: int) -> dict[str, Callable[[], None]]:
 
     task, _, state = train_step.rnnlab_setup(model, T)
     net = state.model
+    remat = train_step.train_config().uses_remat(net)  # as train does
     key = jax.random.PRNGKey(1)
     batch = task.sample(key, B)
     sample = jax.jit(lambda k: task.sample(k, B))
     forward = eqx.filter_jit(lambda m, b, k: _loss(m, task, b, k))
-    gradient = eqx.filter_jit(eqx.filter_value_and_grad(lambda m, b, k: _loss(m, task, b, k)))
+    gradient = eqx.filter_jit(eqx.filter_value_and_grad(lambda m, b, k: _loss(m, task, b, k, remat=remat)))
     fns = {
         "sample": lambda: jax.block_until_ready(sample(key)),
         "forward": lambda: jax.block_until_ready(forward(net, batch, key)),

@@ -63,15 +63,22 @@ def step_flops(gates: int, T: int, batch: int = B, hidden: int = N, inputs: int 
     return 2.0 * T * batch * (3 * g * n * n + 2 * g * n * inputs + 3 * n * outputs)
 
 
+def train_config():
+    """The ``TrainConfig`` of the benchmarked step: Adam (lr 1e-3), clipping at 1, batch ``B``."""
+    from rnnlab.train import TrainConfig
+
+    return TrainConfig(lr=1e-3, clip=1.0, batch_size=B)
+
+
 def rnnlab_setup(model: str, T: int):
     """``(task, optimiser, train state)`` of the benchmarked step: flip-flop, Adam with clipping."""
     import jax
 
     from rnnlab import models, tasks
-    from rnnlab.train import TrainConfig, initial_state, make_optimizer
+    from rnnlab.train import initial_state, make_optimizer
 
     task = tasks.get("flipflop", n_bits=I, n_steps=T)
-    cfg = TrainConfig(lr=1e-3, clip=1.0, batch_size=B)
+    cfg = train_config()
     opt = make_optimizer(cfg)
     return task, opt, initial_state(models.config(model, hidden_size=N), task, cfg, jax.random.PRNGKey(0), opt)
 
@@ -84,7 +91,7 @@ def rnnlab_step(model: str, T: int) -> Callable[[], None]:
     from rnnlab.train import make_step
 
     task, opt, state = rnnlab_setup(model, T)
-    step = eqx.filter_jit(make_step(task, opt, B))
+    step = eqx.filter_jit(make_step(task, opt, B, remat=train_config().uses_remat(state.model)))  # as train does
     budget = jnp.asarray(10**9)
     box = [state]
 

@@ -9,7 +9,7 @@ import pytest
 
 from rnnlab import models, tasks
 from rnnlab.errors import ConfigError, NonFiniteLossError
-from rnnlab.train import CurriculumConfig, member, train
+from rnnlab.train import CurriculumConfig, TrainConfig, member, train
 
 SMALL = dict(steps=200, eval_every=50, batch_size=16, eval_batch_size=32, lr=3e-3, progress=False)
 
@@ -96,6 +96,23 @@ def test_ensemble_member_equals_separate_run(name):
                                    rtol=1e-3)
     # members are different networks
     assert not np.allclose(_leaves(ens.member(0))[0], _leaves(ens.member(1))[0])
+
+
+@pytest.mark.parametrize("name", ["leaky_rnn", "gru"])
+def test_single_networks_rematerialise_by_default_and_train_the_same_network(name):
+    """``TrainConfig.uses_remat``: single leaky RNNs and GRUs rematerialise by default (faster on a
+    CPU, ``benchmarks/run_layout.py``), LSTMs keep their batched reverse pass, ensembles always
+    rematerialise, and ``remat`` overrides. Rematerialising recomputes the same values, so the run
+    ends with the same weights as without it, up to float reassociation."""
+    cfg = models.config(name, hidden_size=8)
+    assert TrainConfig().uses_remat(cfg) and TrainConfig().uses_remat(cfg.build(1, 1, jax.random.PRNGKey(0)))
+    assert not TrainConfig().uses_remat(models.config("lstm", hidden_size=8))
+    assert TrainConfig(ensemble=2).uses_remat(models.config("lstm", hidden_size=8))
+    assert not TrainConfig(remat=False, ensemble=2).uses_remat(cfg)
+    default = train(cfg, _flipflop(), key=4, **SMALL)
+    stored = train(cfg, _flipflop(), key=4, remat=False, **SMALL)
+    for x, y in zip(_leaves(default.model), _leaves(stored.model), strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-3, atol=5e-4)  # the tolerance of the ensemble test above
 
 
 def test_ensemble_members_stop_on_their_own():

@@ -28,10 +28,12 @@ saveable, so the backward pass stores only the state of each step and recomputes
 (one more recurrent product per step). Autodiff otherwise stores every intermediate of the
 step (for a leaky RNN four ``[T, B, N]`` arrays: pre-activation, its nonlinearity twice, the
 previous state), and for an ensemble writing and re-reading them costs more than the
-recomputation: the same script measured the gradient of the 64 leaky networks at 116 ms with
-remat against 166 ms without. For one network the gain is small (GRU, LSTM and leaky RNN at
-N = 128, T = 500: 1.07x, 1.00x and 1.15x in that run, and within the run-to-run spread), so
-``train`` turns it on for ensembles only (``TrainConfig.remat``).
+recomputation. For one network it depends on the model: the leaky RNN and the GRU train
+faster with it at the lengths of memory tasks (the leaky RNN from a few hundred steps on, at
+shorter ones about as fast), the LSTM, whose batched reverse pass it replaces by the per-trial
+scan, slower. ``train`` turns it on for ensembles and for single networks of the models whose
+config sets ``remat_single`` (``TrainConfig.uses_remat``; ``TrainConfig.remat`` overrides).
+``benchmarks/run_layout.py`` times the gradient both ways for ensembles and single networks.
 
 ``scan_trial`` is by default a plain ``lax.scan``. A model may override it to change how the
 trial is unrolled for *differentiation* while computing the same forward values (the
@@ -65,6 +67,8 @@ class ModelConfig(BaseModel):
     name: ClassVar[str]
     description: ClassVar[str]
     paper: ClassVar[str]
+    #: whether a single network trains faster with ``remat`` (``TrainConfig.uses_remat``)
+    remat_single: ClassVar[bool] = False
 
     hidden_size: int = Field(64, gt=0, lt=2**31, description="number of recurrent units N")
 

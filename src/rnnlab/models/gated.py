@@ -46,6 +46,7 @@ class GRUConfig(_GatedConfig):
     description: ClassVar[str] = "gated recurrent unit"
     paper: ClassVar[str] = "Cho et al. 2014"
     n_gates: ClassVar[int] = 3
+    remat_single: ClassVar[bool] = True  # see rnnlab.models._base (rematerialisation)
 
     def build(self, input_size, output_size, key):
         return GRU(self, input_size, output_size, key)

@@ -113,6 +113,7 @@ class _LeakyConfig(ModelConfig):
 class LeakyRNNConfig(_LeakyConfig):
     name: ClassVar[str] = "leaky_rnn"
     description: ClassVar[str] = "leaky rate RNN with trainable per-neuron time constants τ ≥ dt"
+    remat_single: ClassVar[bool] = True  # see rnnlab.models._base (rematerialisation)
     paper: ClassVar[str] = "Song, Yang & Wang 2016; Khajehabdollahi, Zeraati et al. 2024; Liu et al. 2024"
 
     self_connections: bool = Field(True, description="keep the diagonal of W")

@@ -79,7 +79,8 @@ class TrainConfig(BaseModel):
     remat: bool | None = Field(
         None,
         description="recompute each step in the backward pass instead of storing its intermediates "
-        "(less memory; faster for ensembles on CPU). None: on for ensembles, off for single runs",
+        "(less memory; faster for ensembles on CPU). None: on for ensembles, and for single networks "
+        "of the models where it is faster (leaky_rnn, gru)",
     )
     solver: Literal["sequential", "parallel"] = Field(
         "sequential", description="run the network by lax.scan, or by the parallel-in-time Newton solver (rnnlab.parallel)"
@@ -96,6 +97,15 @@ class TrainConfig(BaseModel):
 
     continual: ContinualConfig | None = Field(
         None, description="learn the sub-tasks of a multitask one after another (rnnlab.continual); None: off")
+
+    def uses_remat(self, model: Any) -> bool:
+        """Whether training rematerialises each step (``remat``; see ``rnnlab.models``): the
+        setting, or by default on for ensembles and for single networks of the models whose
+        config sets ``remat_single`` (``model``: a model config or a built model)."""
+        if self.remat is not None:
+            return self.remat
+        cfg = getattr(model, "cfg", model)
+        return self.ensemble is not None or bool(getattr(cfg, "remat_single", False))
 
     @field_validator("objective")
     @classmethod

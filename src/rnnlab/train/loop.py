@@ -216,10 +216,6 @@ def _solver(cfg: TrainConfig) -> SolverOptions | None:
     return SolverOptions(max_iter=cfg.parallel_max_iter, jacobian=cfg.parallel_jacobian)
 
 
-def _remat(cfg: TrainConfig) -> bool:
-    return cfg.ensemble is not None if cfg.remat is None else cfg.remat
-
-
 def _loss(model: RecurrentModel, task: Task, batch, key, solver: SolverOptions | None = None, remat: bool = False,
           objective: Objective | None = None) -> Array:
     """The objective (the task's loss by default) plus the model's regulariser. The network runs
@@ -462,7 +458,7 @@ def train(
         state = shard_members(state, E)
     n_total = math.ceil(cfg.steps / cfg.eval_every)
     t0 = time.perf_counter() - (history.wall_time[-1] if history.wall_time else 0.0)
-    sizes = (cfg.batch_size, cfg.eval_every, cfg.eval_batch_size, _solver(cfg), _remat(cfg))
+    sizes = (cfg.batch_size, cfg.eval_every, cfg.eval_batch_size, _solver(cfg), cfg.uses_remat(state.model))
     bar = _Progress(progress, cfg.steps, task.metric_name)
     with bar:
         while n_evals < n_total and not np.all(_np(state.done) | _np(state.failed)):

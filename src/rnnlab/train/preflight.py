@@ -83,7 +83,7 @@ def estimate_bytes(model: ModelConfig | RecurrentModel, task: Task, cfg: TrainCo
     """Lower bound of the bytes a training step needs: ``{"params": ..., "batch": ...}`` (see module doc)."""
     P, S = _sizes(model, task)
     E = cfg.ensemble or 1
-    c = 1 if (cfg.remat if cfg.remat is not None else cfg.ensemble is not None) else 3
+    c = 1 if cfg.uses_remat(model) else 3
     T, I, O = task.n_steps, task.n_inputs, task.n_outputs
     B = max(cfg.batch_size, cfg.eval_batch_size)
     return {"params": _FLOAT * 4.0 * P * E, "batch": _FLOAT * float(E) * B * T * (c * S + I + 2 * O)}
